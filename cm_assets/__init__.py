@@ -1,0 +1,1 @@
+"""cm_assets: Carbon Mapper plume data as a Dagster asset graph."""

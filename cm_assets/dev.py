@@ -1,0 +1,75 @@
+"""``cm-assets dev``: the embedded replica plus ``dagster dev``, stopped together for sure."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from cm_assets.replica.process import ReplicaProcess
+
+GRACE_SECONDS = 10.0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``dev`` sub-command."""
+    parser = commands.add_parser("dev", help="run the replica and the Dagster UI together")
+    parser.add_argument("--scale", default="demo", help="replica world size (tiny|demo|full|N)")
+    parser.add_argument("--ui-port", type=int, default=3000)
+    parser.add_argument("--data-root", default="data")
+    parser.set_defaults(func=run)
+
+
+def _dagster_home(root: Path) -> Path:
+    """A project-local DAGSTER_HOME seeded with the repository's dagster.yaml."""
+    home = root / ".dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copyfile(root / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL it after a grace period."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the replica, then ``dagster dev`` against it; stop both on exit or Ctrl-C."""
+    root = Path.cwd()
+    data_root = Path(args.data_root).resolve()
+    with ReplicaProcess(data_root / "replica", scale=args.scale) as replica:
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(_dagster_home(root)),
+            "CARBONMAPPER_API_URL": replica.api_url,
+            "CARBONMAPPER_EMAIL": replica.email,
+            "CARBONMAPPER_PASSWORD": replica.password,
+            "CM_ASSETS_DATA_ROOT": str(data_root),
+        }
+        print(f"replica: {replica.api_url} (admin {replica.admin_url})", flush=True)
+        print(f"Dagster UI: http://127.0.0.1:{args.ui_port}", flush=True)
+        dagster = subprocess.Popen(
+            [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
+             "-h", "127.0.0.1", "-p", str(args.ui_port)],
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            return dagster.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            _stop_group(dagster)
