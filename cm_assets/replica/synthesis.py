@@ -1,0 +1,610 @@
+"""Physical fields behind the replica's rasters: retrieval noise, plumes, IME masks, terrain colour.
+
+Everything is a pure function of seeds derived from the world seed and row identifiers, so the
+same world gives the same arrays on every machine.
+
+Scene field (one per scene and gas, in ppm·m on the scene's UTM grid)::
+
+    F = noise + sum_i s_i * P_i
+
+* ``noise``: spatially correlated background (Gaussian-filtered white noise, 1.5-3 px), white
+  noise, weak per-column striping and a slow bias; its std ``sigma`` is per instrument and gas
+  (CH4: Tanager ~55, EMIT ~95, airborne ~30 ppm·m; CO2 in thousands of ppm·m), ±20 % per scene.
+* ``P_i``: a steady Gaussian plume for 1 kg/h, advected downwind from the origin (the wind blows
+  FROM ``wind_direction_avg_auto``), crosswind width ``sigma_y = sigma_0 + alpha * s``, a meandering
+  centre line, a downwind taper and log-normal turbulence texture; the vertical column of a
+  Gaussian plume is ``Q / (U_eff * sqrt(2 pi) * sigma_y)`` across-wind Gaussian, divided by
+  ``ppmm_to_kg_m2``.
+* ``s_i`` (kg/h): solved so the IME quantification of ``cm_assets.ime`` over the plume's IME mask
+  returns ``q_true`` exactly (see below); ``s_i / q_true`` stays near 1 as the plume model uses
+  the same effective wind as the quantification.
+
+IME mask (spec §8.3 v3a "dynamic noise masking"): inside the plume's 101×100 L3A window,
+pixels above ``background + k * noise`` (``k = 2`` CH4, ``1`` CO2; background = median, noise =
+1.4826 * MAD of the window), owned by this plume (it dominates the modelled enhancement there),
+8-connected to the seed pixel (the template maximum, always included). The replica uses this
+dynamic threshold for airborne instruments too, rather than the static 1000 ppm·m of ANG/GAO.
+The broad (visualization) mask is the same with ``k = 1`` on a 3×3-smoothed field, united with
+the IME mask.
+
+Physics contract: masks and scales are iterated as a fixed point (threshold the current field,
+then solve the scales of all plumes of the scene jointly — a small linear system, as the IME
+sum is linear in ``s``); the final masks are those of the last threshold pass and the final
+scales solve the system exactly for them. Hence ``emission_kg_h`` over the float32 IME raster
+equals ``q_true`` to float32 rounding (relative error < 1e-5; tests assert 0.5 %), and the L2B
+``cmf.tif`` holds the very same values on those pixels. Where a weak plume sits inside a strong
+neighbour's plume so that no positive scale works (noise plus neighbour already exceed its target
+on its seed pixel), the mask first shrinks to the plume core, then to the seed; failing that,
+the neighbours' modelled plumes are thinned within ~2 px of the weak plume's seed and the passes
+restart.
+
+Nodata (L2B ``-9999``): pixels outside the scene footprint, a 0-6 px ragged strip along the
+left and right swath edges, and 0-3 failed detector columns (spec §8.3 v3d) never within 60 px
+of a plume origin column, so no L3A window of a plume crosses one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from rasterio.transform import Affine
+from pyproj import Transformer
+from rasterio.features import geometry_mask
+
+from cm_assets.ime import effective_wind, plume_length_m, ppmm_to_kg_m2
+
+VIS_SHAPE = (101, 100)  # L3A window (rows, cols), spec §8.4
+VIS_CENTER = (50, 50)
+TEMPLATE_HALF = 100  # plume template window half-size (px)
+FAILED_COLUMN_CLEARANCE = 60  # px between a failed column and any plume origin column
+MASK_SIGMA = {"CH4": 2.0, "CO2": 1.0}
+BROAD_SIGMA = 1.0
+NOISE_PPMM = {
+    "CH4": {"tan": 55.0, "emi": 95.0, "av3": 30.0, "ang": 35.0, "GAO": 30.0},
+    "CO2": {"tan": 9000.0, "emi": 14000.0, "av3": 6000.0, "ang": 6000.0, "GAO": 6000.0},
+}
+FALLBACK_WIND_M_S = 3.0  # used only when a record has no wind speed
+FIXED_POINT_PASSES = 4
+MAX_PASSES = 12
+CARVE_RADIUS_PX = 2.0
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 64-bit seed from any printable parts (independent of PYTHONHASHSEED)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up UTM pixel grid."""
+
+    epsg: int
+    x0: float
+    y0: float
+    gsd: float
+    width: int
+    height: int
+
+    @property
+    def transform(self) -> Affine:
+        return Affine(self.gsd, 0.0, self.x0, 0.0, -self.gsd, self.y0)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    def pixel(self, x: float, y: float) -> tuple[int, int]:
+        """(row, col) of the pixel holding UTM point (x, y)."""
+        return int(math.floor((self.y0 - y) / self.gsd)), int(math.floor((x - self.x0) / self.gsd))
+
+    def window_transform(self, row: int, col: int) -> Affine:
+        return self.transform @ Affine.translation(col, row)
+
+
+@dataclass(frozen=True)
+class PlumeSpec:
+    """What the synthesis needs of one plume row."""
+
+    plume_id: str
+    x: float
+    y: float
+    q_kg_h: float
+    wind_speed: float
+    wind_from_deg: float
+    seed: int
+
+
+@dataclass
+class Patch:
+    """A 2-D array placed at (row, col) of a scene grid."""
+
+    row: int
+    col: int
+    data: np.ndarray
+
+    def window(self, row: int, col: int, height: int, width: int, fill: float | bool) -> np.ndarray:
+        """This patch read through a scene window; cells it does not cover get ``fill``."""
+        out = np.full((height, width), fill, dtype=self.data.dtype)
+        r0, c0 = max(row, self.row), max(col, self.col)
+        r1 = min(row + height, self.row + self.data.shape[0])
+        c1 = min(col + width, self.col + self.data.shape[1])
+        if r0 < r1 and c0 < c1:
+            out[r0 - row:r1 - row, c0 - col:c1 - col] = self.data[r0 - self.row:r1 - self.row,
+                                                                 c0 - self.col:c1 - self.col]
+        return out
+
+
+def read_window(array: np.ndarray, row: int, col: int, height: int, width: int,
+                fill: float | bool) -> np.ndarray:
+    """A window of a scene array, padded with ``fill`` where it leaves the scene."""
+    return Patch(0, 0, array).window(row, col, height, width, fill)
+
+
+@dataclass
+class PlumeSolution:
+    """A plume's solved scale, seed pixel and masks (scene coordinates)."""
+
+    spec: PlumeSpec
+    scale: float
+    seed_pixel: tuple[int, int]
+    ime_mask: Patch
+    broad_mask: Patch
+
+    @property
+    def vis_origin(self) -> tuple[int, int]:
+        """(row, col) of the upper-left pixel of the 101×100 L3A window."""
+        return self.ime_mask.row, self.ime_mask.col
+
+
+@dataclass
+class SceneField:
+    """A scene's retrieval for one gas: values (ppm·m), validity, noise level and plumes."""
+
+    grid: Grid
+    gas: str
+    instrument: str
+    values: np.ndarray
+    valid: np.ndarray
+    sigma: float
+    plumes: dict[str, PlumeSolution] = field(default_factory=dict)
+
+    def pixel_area(self) -> float:
+        return self.grid.gsd ** 2
+
+
+# --------------------------------------------------------------------------- random fields
+
+
+def correlated_noise(rng: np.random.Generator, shape: tuple[int, int], length_px: float) -> np.ndarray:
+    """Unit-std Gaussian random field with a Gaussian correlation of ``length_px`` pixels."""
+    white = rng.standard_normal(shape)
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1])[None, :]
+    kernel = np.exp(-2.0 * (math.pi * length_px) ** 2 * (fx ** 2 + fy ** 2))
+    smooth = np.fft.irfft2(np.fft.rfft2(white) * kernel, s=shape)
+    return (smooth - smooth.mean()) / smooth.std()
+
+
+def noise_sigma(gas: str, instrument: str, rng: np.random.Generator) -> float:
+    """Per-scene retrieval noise std (ppm·m)."""
+    return NOISE_PPMM[gas][instrument] * float(rng.uniform(0.8, 1.2))
+
+
+def background_noise(grid: Grid, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Retrieval background: correlated + white noise, column striping and a slow bias."""
+    shape = grid.shape
+    fine = correlated_noise(rng, shape, float(rng.uniform(1.5, 3.0)))
+    white = rng.standard_normal(shape)
+    stripes = rng.standard_normal(shape[1])[None, :]
+    slow = correlated_noise(rng, shape, 60.0)
+    return sigma * (0.8 * fine + 0.6 * white + 0.15 * stripes + 0.2 * slow)
+
+
+def footprint_valid(grid: Grid, footprint_wkt: str) -> np.ndarray:
+    """True where a pixel centre lies inside the lon/lat footprint."""
+    to_utm = Transformer.from_crs(4326, grid.epsg, always_xy=True)
+    polygon = shapely.transform(shapely.from_wkt(footprint_wkt), lambda xy: np.column_stack(
+        to_utm.transform(xy[:, 0], xy[:, 1])))
+    return geometry_mask([polygon], out_shape=grid.shape, transform=grid.transform, invert=True)
+
+
+def ragged_edges(grid: Grid, seed: int) -> np.ndarray:
+    """False on a 0-6 px ragged strip along the left and right swath edges."""
+    rng = np.random.default_rng(seed)
+    rows = np.arange(grid.height)
+    phase = rng.uniform(0, 2 * math.pi, 2)
+    period = rng.uniform(40, 160, 2)
+    left = np.rint(3 + 3 * np.sin(2 * math.pi * rows / period[0] + phase[0])).astype(int)
+    right = np.rint(3 + 3 * np.sin(2 * math.pi * rows / period[1] + phase[1])).astype(int)
+    cols = np.arange(grid.width)[None, :]
+    return (cols >= left[:, None]) & (cols < grid.width - right[:, None])
+
+
+def failed_columns(width: int, keep_clear: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+    """0-3 detector columns whose retrieval failed, away from plume origin columns."""
+    cols = np.arange(width)
+    allowed = np.ones(width, dtype=bool)
+    for c in keep_clear:
+        allowed &= np.abs(cols - c) > FAILED_COLUMN_CLEARANCE
+    candidates = cols[allowed]
+    n = min(int(rng.integers(0, 4)), candidates.size)
+    return np.sort(rng.choice(candidates, size=n, replace=False)) if n else np.empty(0, dtype=int)
+
+
+# --------------------------------------------------------------------------- plume model
+
+
+def plume_template(grid: Grid, spec: PlumeSpec, gas: str) -> Patch:
+    """Column enhancement (ppm·m) of a 1 kg/h plume on a window around the origin."""
+    rng = np.random.default_rng(spec.seed)
+    row, col = grid.pixel(spec.x, spec.y)
+    r0, c0 = row - TEMPLATE_HALF, col - TEMPLATE_HALF
+    size = 2 * TEMPLATE_HALF + 1
+    gsd = grid.gsd
+    east = (grid.x0 + (np.arange(c0, c0 + size) + 0.5) * gsd - spec.x)[None, :]
+    north = (grid.y0 - (np.arange(r0, r0 + size) + 0.5) * gsd - spec.y)[:, None]
+    towards = math.radians(spec.wind_from_deg + 180.0)
+    ue, un = math.sin(towards), math.cos(towards)
+    along = east * ue + north * un
+    cross = -east * un + north * ue
+    u_eff = effective_wind(spec.wind_speed)
+    sigma0 = max(1.2 * gsd, 6.0)
+    alpha = float(rng.uniform(0.12, 0.22)) * (1.0 + 1.0 / max(spec.wind_speed, 0.5))
+    taper_m = float(np.clip(u_eff * rng.uniform(450.0, 900.0), 10 * gsd, 70 * gsd))
+    downwind = np.maximum(along, 0.0)
+    sigma_y = sigma0 + alpha * downwind
+    meander = np.zeros_like(downwind)
+    for _ in range(3):
+        wavelength = float(rng.uniform(4.0, 12.0)) * sigma0 + 0.3 * taper_m
+        meander += float(rng.uniform(0.2, 0.6)) * sigma_y * np.sin(
+            2 * math.pi * downwind / wavelength + float(rng.uniform(0, 2 * math.pi)))
+    shape = np.exp(-0.5 * ((cross - meander) / sigma_y) ** 2)
+    shape *= np.exp(-0.5 * (np.minimum(along, 0.0) / sigma0) ** 2)
+    shape *= np.exp(-((downwind / taper_m) ** 2))
+    column_kg_m2 = (1.0 / 3600.0) / (u_eff * math.sqrt(2 * math.pi) * sigma_y) * shape
+    texture = correlated_noise(rng, (size, size), float(rng.uniform(1.5, 3.0)))
+    tau = 0.35
+    values = column_kg_m2 / ppmm_to_kg_m2(gas) * np.exp(tau * texture - 0.5 * tau ** 2)
+    return Patch(r0, c0, values)
+
+
+def _dilate(mask: np.ndarray) -> np.ndarray:
+    """8-neighbourhood binary dilation."""
+    out = mask.copy()
+    out[1:, :] |= mask[:-1, :]
+    out[:-1, :] |= mask[1:, :]
+    grown = out.copy()
+    out[:, 1:] |= grown[:, :-1]
+    out[:, :-1] |= grown[:, 1:]
+    return out
+
+
+def connected_to(candidate: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
+    """The 8-connected component of ``candidate`` holding ``seed`` (seed always included)."""
+    region = np.zeros_like(candidate)
+    region[seed] = True
+    allowed = candidate.copy()
+    allowed[seed] = True
+    while True:
+        grown = _dilate(region) & allowed
+        if np.array_equal(grown, region):
+            return region
+        region = grown
+
+
+def box3(values: np.ndarray) -> np.ndarray:
+    """3×3 mean filter with edge replication."""
+    padded = np.pad(values, 1, mode="edge")
+    h, w = values.shape
+    return sum(padded[dr:dr + h, dc:dc + w] for dr in range(3) for dc in range(3)) / 9.0
+
+
+def robust_level(values: np.ndarray) -> tuple[float, float]:
+    """(median, 1.4826 * MAD) of the finite values."""
+    med = float(np.median(values))
+    return med, 1.4826 * float(np.median(np.abs(values - med)))
+
+
+# --------------------------------------------------------------------------- solving
+
+
+@dataclass
+class _Work:
+    spec: PlumeSpec
+    template: Patch
+    vis_row: int
+    vis_col: int
+    seed: tuple[int, int]  # in window coordinates
+    ime: np.ndarray | None = None
+    broad: np.ndarray | None = None
+
+
+def _contribution(work: _Work, scales: np.ndarray, works: list[_Work], index: int) -> np.ndarray:
+    """Modelled enhancement of plume ``index`` seen through ``work``'s L3A window."""
+    return scales[index] * works[index].template.window(work.vis_row, work.vis_col, *VIS_SHAPE, 0.0)
+
+
+def _threshold(work: _Work, field_values: np.ndarray, valid: np.ndarray, gas: str,
+               scales: np.ndarray, works: list[_Work]) -> None:
+    """Set the IME and broad masks of ``work`` from the current field."""
+    win = read_window(field_values, work.vis_row, work.vis_col, *VIS_SHAPE, np.nan)
+    ok = read_window(valid, work.vis_row, work.vis_col, *VIS_SHAPE, False)
+    mine = works.index(work)
+    own = _contribution(work, scales, works, mine)
+    owned = np.ones(VIS_SHAPE, dtype=bool)
+    for j in range(len(works)):
+        if j != mine:
+            owned &= own >= _contribution(work, scales, works, j)
+    background, noise = robust_level(win[ok])
+    ime = connected_to(ok & owned & (win > background + MASK_SIGMA[gas] * noise), work.seed)
+    smooth = box3(np.where(ok, win, background))
+    s_background, s_noise = robust_level(smooth[ok])
+    broad = connected_to(ok & owned & (smooth > s_background + BROAD_SIGMA * s_noise) | ime, work.seed)
+    work.ime, work.broad = ime, broad | ime
+
+
+def _targets(works: list[_Work], gas: str, instrument: str, gsd: float) -> np.ndarray:
+    """IME sums (ppm·m) that make ``emission_kg_h`` return each plume's rate on its mask."""
+    area = gsd * gsd
+    out = []
+    for w in works:
+        length = plume_length_m(int(w.ime.sum()), area, instrument)
+        out.append(w.spec.q_kg_h * length / (3600.0 * effective_wind(w.spec.wind_speed)
+                                             * ppmm_to_kg_m2(gas) * area))
+    return np.array(out)
+
+
+def _solve(works: list[_Work], noise: np.ndarray, gas: str, instrument: str, gsd: float) -> np.ndarray:
+    """Scales making every plume's masked IME sum hit its target (masks fixed)."""
+    n = len(works)
+    matrix = np.zeros((n, n))
+    rhs = _targets(works, gas, instrument, gsd)
+    ones = np.ones(n)
+    for i, w in enumerate(works):
+        rhs[i] -= read_window(noise, w.vis_row, w.vis_col, *VIS_SHAPE, 0.0)[w.ime].sum()
+        for j in range(n):
+            matrix[i, j] = _contribution(w, ones, works, j)[w.ime].sum()
+    return np.linalg.solve(matrix, rhs)
+
+
+def _shrink(work: _Work, scales: np.ndarray, works: list[_Work]) -> None:
+    """Restrict a mask whose noise alone exceeds its target to the plume core (then the seed)."""
+    own = _contribution(work, scales, works, works.index(work))
+    core = work.ime & (own >= 0.5 * own[work.seed])
+    if core.sum() > 1 and not np.array_equal(core, work.ime):
+        work.ime = connected_to(core, work.seed)
+    else:
+        work.ime = np.zeros(VIS_SHAPE, dtype=bool)
+        work.ime[work.seed] = True
+    work.broad |= work.ime
+
+
+def _carve_neighbours(works: list[_Work], i: int) -> None:
+    """Thin the other plumes' templates around plume ``i``'s seed so ``i`` can own it."""
+    seed_row = works[i].vis_row + works[i].seed[0]
+    seed_col = works[i].vis_col + works[i].seed[1]
+    for j, w in enumerate(works):
+        if j == i:
+            continue
+        t = w.template
+        rows = np.arange(t.row, t.row + t.data.shape[0])[:, None] - seed_row
+        cols = np.arange(t.col, t.col + t.data.shape[1])[None, :] - seed_col
+        t.data = t.data * (1.0 - np.exp(-(rows ** 2 + cols ** 2) / (2.0 * CARVE_RADIUS_PX ** 2)))
+
+
+def solve_plumes(grid: Grid, gas: str, instrument: str, noise: np.ndarray, valid: np.ndarray,
+                 specs: Sequence[PlumeSpec]) -> tuple[np.ndarray, dict[str, PlumeSolution]]:
+    """Field values and per-plume solutions satisfying the physics contract."""
+    works = []
+    for spec in specs:
+        template = plume_template(grid, spec, gas)
+        peak = np.unravel_index(int(np.argmax(template.data)), template.data.shape)
+        row, col = grid.pixel(spec.x, spec.y)
+        vis_row, vis_col = row - VIS_CENTER[0], col - VIS_CENTER[1]
+        seed = (template.row + int(peak[0]) - vis_row, template.col + int(peak[1]) - vis_col)
+        if not read_window(valid, vis_row + seed[0], vis_col + seed[1], 1, 1, False)[0, 0]:
+            raise ValueError(f"plume {spec.plume_id}: origin pixel is nodata in its scene")
+        works.append(_Work(spec, template, vis_row, vis_col, seed))
+    initial = np.array([s.q_kg_h for s in specs], dtype="float64")
+    scales = initial.copy()
+    clean_passes = 0
+    for _ in range(MAX_PASSES):
+        values = _compose(noise, works, scales)
+        for w in works:
+            _threshold(w, values, valid, gas, scales, works)
+        scales = _solve(works, noise, gas, instrument, grid.gsd)
+        for _attempt in range(2):
+            bad = [w for w, s in zip(works, scales) if not s > 0]
+            if not bad:
+                break
+            for w in bad:
+                _shrink(w, np.ones(len(works)), works)
+            scales = _solve(works, noise, gas, instrument, grid.gsd)
+        swamped = [i for i, s in enumerate(scales) if not s > 0]
+        for i in swamped:
+            _carve_neighbours(works, i)
+        if swamped:
+            scales[swamped] = initial[swamped]
+            clean_passes = 0
+            continue
+        clean_passes += 1
+        if clean_passes == FIXED_POINT_PASSES:
+            break
+    if clean_passes == 0:
+        ids = [w.spec.plume_id for w, s in zip(works, scales) if not s > 0]
+        raise ValueError(f"plumes {ids}: no positive scale reproduces q_true on the IME mask")
+    values = _compose(noise, works, scales)
+    solutions = {
+        w.spec.plume_id: PlumeSolution(
+            w.spec, float(s), (w.vis_row + w.seed[0], w.vis_col + w.seed[1]),
+            Patch(w.vis_row, w.vis_col, w.ime), Patch(w.vis_row, w.vis_col, w.broad))
+        for w, s in zip(works, scales)
+    }
+    return values, solutions
+
+
+def _compose(noise: np.ndarray, works: list[_Work], scales: np.ndarray) -> np.ndarray:
+    """noise + sum of scaled templates (float64)."""
+    out = noise.astype("float64", copy=True)
+    h, w = out.shape
+    for work, s in zip(works, scales):
+        t = work.template
+        r0, c0 = max(t.row, 0), max(t.col, 0)
+        r1, c1 = min(t.row + t.data.shape[0], h), min(t.col + t.data.shape[1], w)
+        if r0 < r1 and c0 < c1:
+            out[r0:r1, c0:c1] += s * t.data[r0 - t.row:r1 - t.row, c0 - t.col:c1 - t.col]
+    return out
+
+
+def synthesize_field(grid: Grid, gas: str, instrument: str, valid: np.ndarray,
+                     specs: Sequence[PlumeSpec], seed: int) -> SceneField:
+    """The scene's retrieval for ``gas`` on its valid pixels: background and solved plumes."""
+    rng = np.random.default_rng(seed)
+    sigma = noise_sigma(gas, instrument, rng)
+    noise = background_noise(grid, sigma, rng)
+    values, solutions = solve_plumes(grid, gas, instrument, noise, valid, specs)
+    return SceneField(grid, gas, instrument, values.astype("float32"), valid, sigma, solutions)
+
+
+def uncertainty(scene: SceneField, seed: int) -> np.ndarray:
+    """Per-pixel 1-sigma (ppm·m): the scene noise modulated by slow albedo-like variation."""
+    rng = np.random.default_rng(seed)
+    modulation = np.exp(0.2 * correlated_noise(rng, scene.grid.shape, 25.0))
+    signal = 0.03 * np.maximum(scene.values, 0.0)
+    return (scene.sigma * modulation + signal).astype("float32")
+
+
+def artifact_mask(grid: Grid, seed: int) -> np.ndarray:
+    """0/1 artifact flags: a few along-track streaks and blobs (about 1-5 % of the scene)."""
+    rng = np.random.default_rng(seed)
+    h, w = grid.shape
+    rows = np.arange(h)[:, None]
+    cols = np.arange(w)[None, :]
+    mask = np.zeros((h, w), dtype=bool)
+    for _ in range(int(rng.integers(1, 4))):
+        c = rng.uniform(0, w)
+        slope = rng.uniform(-0.05, 0.05)
+        mask |= np.abs(cols - (c + slope * rows)) < rng.uniform(0.5, 2.5)
+    for _ in range(int(rng.integers(2, 7))):
+        r, c, radius = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.02, 0.06) * min(h, w)
+        mask |= (rows - r) ** 2 + (cols - c) ** 2 < radius ** 2
+    return mask.astype("uint8")
+
+
+# --------------------------------------------------------------------------- terrain colour
+
+_LAND = np.array([
+    (196, 178, 132), (92, 122, 62), (64, 94, 52), (165, 134, 98),
+    (210, 194, 154), (144, 134, 98), (74, 112, 58), (178, 152, 112),
+], dtype="float64")
+_ROAD = np.array((122, 119, 113), dtype="float64")
+_PAD = {"1B2": ((218, 208, 186), 90.0), "6A": ((128, 118, 102), 450.0), "6B": ((96, 110, 120), 200.0),
+        "4B": ((170, 160, 140), 220.0), "1B1a": ((58, 56, 54), 320.0), "1A1": ((190, 190, 188), 160.0)}
+_DEFAULT_PAD = ((200, 196, 184), 100.0)
+
+
+def _hash(a: np.ndarray, b: np.ndarray, salt: int) -> np.ndarray:
+    """Vectorised integer hash of (a, b) to uint64."""
+    with np.errstate(over="ignore"):
+        h = (a.astype("uint64") * np.uint64(0x9E3779B97F4A7C15)) ^ (
+            b.astype("uint64") * np.uint64(0xC2B2AE3D27D4EB4F)) ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
+        h ^= h >> np.uint64(31)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(29)
+    return h
+
+
+@dataclass(frozen=True)
+class Site:
+    """A surface facility drawn in the RGB: centre pixel (fractional) and sector."""
+
+    row: float
+    col: float
+    sector: str
+
+
+def terrain_rgb(grid: Grid, row: int, col: int, height: int, width: int, sites: Sequence[Site],
+                seed: int) -> np.ndarray:
+    """(3, height, width) uint8 true colour of a scene window: fields, roads and facility pads.
+
+    A pure function of scene pixel coordinates, so a crop equals the same window of the scene.
+    """
+    rng = np.random.default_rng(seed)
+    theta = math.radians(float(rng.uniform(-8.0, 8.0)))
+    parcel = float(rng.uniform(350.0, 700.0))
+    road_every = int(rng.integers(2, 5))
+    palette = _LAND[rng.permutation(len(_LAND))[: int(rng.integers(3, 7))]]
+    salt = int(rng.integers(0, 2**62))
+    gsd = grid.gsd
+    rr = (np.arange(row, row + height) + 0.5)[:, None]
+    cc = (np.arange(col, col + width) + 0.5)[None, :]
+    xm, ym = cc * gsd, rr * gsd
+    u = xm * math.cos(theta) + ym * math.sin(theta)
+    v = -xm * math.sin(theta) + ym * math.cos(theta)
+    iu = np.floor(u / parcel).astype("int64")
+    shift = (_hash(iu, np.zeros_like(iu), salt) % np.uint64(1000)).astype("float64") / 1000.0 * parcel
+    iv = np.floor((v + shift) / parcel).astype("int64")
+    choice = (_hash(iu, iv, salt) % np.uint64(len(palette))).astype("int64")
+    rgb = palette[choice].transpose(2, 0, 1).copy()
+    pixel_ids = _hash(np.broadcast_to(rr, u.shape).astype("int64"), np.broadcast_to(cc, u.shape).astype("int64"),
+                      salt + 1)
+    grain = (pixel_ids % np.uint64(21)).astype("float64") - 10.0
+    rgb += grain[None] + 12.0 * np.sin(u / 2300.0 + 1.3)[None] * np.cos(v / 3100.0)[None]
+    road_pitch = road_every * parcel
+    half_road = max(0.5 * gsd, 5.0)
+    roads = (np.abs((u + 0.5 * road_pitch) % road_pitch - 0.5 * road_pitch) < half_road) | (
+        np.abs((v + 0.5 * road_pitch) % road_pitch - 0.5 * road_pitch) < half_road)
+    blend = min(1.0, 10.0 / gsd)
+    rgb = np.where(roads[None], (1 - blend) * rgb + blend * _ROAD[:, None, None], rgb)
+    for site in sites:
+        colour, side = _PAD.get(site.sector, _DEFAULT_PAD)
+        sx, sy = (site.col + 0.5) * gsd, (site.row + 0.5) * gsd
+        su = sx * math.cos(theta) + sy * math.sin(theta)
+        sv = -sx * math.sin(theta) + sy * math.cos(theta)
+        pad = (np.abs(u - su) < 0.5 * side) & (np.abs(v - sv) < 0.5 * side)
+        nearest_road = round(su / road_pitch) * road_pitch
+        lo, hi = sorted((su, nearest_road))
+        track = (np.abs(v - sv) < half_road) & (u >= lo) & (u <= hi)
+        rgb = np.where(track[None], (1 - blend) * rgb + blend * _ROAD[:, None, None], rgb)
+        rgb = np.where(pad[None], np.asarray(colour, dtype="float64")[:, None, None] + 0.5 * grain[None], rgb)
+    return np.clip(np.rint(rgb), 1, 255).astype("uint8")
+
+
+# --------------------------------------------------------------------------- unit absorption
+
+UAS_WINDOWS_NM = {
+    ("CH4", "tan"): (2100.0, 2430.0, 5.0),
+    ("CH4", "emi"): (2100.0, 2480.0, 7.4),
+    ("CH4", "av3"): (2100.0, 2480.0, 7.4),
+    ("CH4", "ang"): (2100.0, 2480.0, 5.0),
+    ("CH4", "GAO"): (2100.0, 2480.0, 5.0),
+    ("CO2", "tan"): (1960.0, 2430.0, 5.0),
+    ("CO2", "emi"): (1960.0, 2430.0, 7.4),
+}
+_DEFAULT_CO2_WINDOW = (1860.0, 2190.0, 5.0)
+# (centre nm, width nm, strength per ppm·m): a coarse band model of each gas's absorption
+_BANDS = {
+    "CH4": ((2204.0, 18.0, 0.6e-5), (2253.0, 14.0, 1.1e-5), (2290.0, 12.0, 1.6e-5),
+            (2317.0, 6.0, 3.9e-5), (2334.0, 10.0, 2.4e-5), (2364.0, 14.0, 2.0e-5),
+            (2390.0, 16.0, 1.4e-5), (2420.0, 22.0, 0.8e-5), (2460.0, 25.0, 0.4e-5)),
+    "CO2": ((1960.0, 10.0, 0.9e-7), (2008.0, 8.0, 2.2e-7), (2061.0, 9.0, 2.0e-7),
+            (2110.0, 14.0, 0.3e-7), (2270.0, 30.0, 0.05e-7)),
+}
+
+
+def unit_absorption_spectrum(gas: str, instrument: str) -> str:
+    """Tab-separated ``wavelength_nm``/``absorption_per_ppmm`` table over the retrieval window."""
+    start, stop, step = UAS_WINDOWS_NM.get((gas, instrument), _DEFAULT_CO2_WINDOW)
+    wavelengths = np.arange(start, stop + 1e-9, step)
+    absorption = np.zeros_like(wavelengths)
+    for centre, width, strength in _BANDS[gas]:
+        absorption += strength / (1.0 + ((wavelengths - centre) / width) ** 2)
+    lines = ["wavelength_nm\tabsorption_per_ppmm"]
+    lines += [f"{wl:.2f}\t{a:.6e}" for wl, a in zip(wavelengths, absorption)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,61 @@
+"""Shared fixtures: a session replica (tiny world, seed 7) and a factory for custom ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cm_assets.replica.process import ReplicaProcess
+
+REPLICA_END = "2026-11-24"
+REPLICA_CLOCK_START = "2026-11-25T00:00:00Z"
+REPLICA_SEED = 7
+
+
+def _option_args(options: dict[str, Any]) -> list[str]:
+    """``rate_limit=5`` → ``["--rate-limit", "5"]``."""
+    args: list[str] = []
+    for name, value in options.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    return args
+
+
+def start_replica(data_dir: Path, **options: Any) -> ReplicaProcess:
+    """A started tiny replica; ``options`` become ``replica serve`` flags."""
+    options.setdefault("clock_start", REPLICA_CLOCK_START)
+    seed = int(options.pop("seed", REPLICA_SEED))
+    scale = str(options.pop("scale", "tiny"))
+    end = str(options.pop("end", REPLICA_END))
+    return ReplicaProcess(data_dir, seed=seed, scale=scale, end=end,
+                          extra_args=_option_args(options)).start()
+
+
+@pytest.fixture(scope="session")
+def replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaProcess]:
+    """The shared replica; tests must not move its clock or re-version its plumes."""
+    process = start_replica(tmp_path_factory.mktemp("replica"))
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def replica_factory(tmp_path_factory: pytest.TempPathFactory
+                    ) -> Iterator[Callable[..., ReplicaProcess]]:
+    """``replica_factory(rate_limit=3, rate_window=60)`` → a fresh replica, stopped after."""
+    started: list[ReplicaProcess] = []
+
+    def factory(**options: Any) -> ReplicaProcess:
+        process = start_replica(tmp_path_factory.mktemp("replica-custom"), **options)
+        started.append(process)
+        return process
+
+    try:
+        yield factory
+    finally:
+        for process in started:
+            process.stop()
