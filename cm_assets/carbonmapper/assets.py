@@ -1,0 +1,104 @@
+"""Asset I/O through the transport: whole-file fetches, existence probes, remote raster opens."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import rasterio
+from rasterio.errors import RasterioIOError
+from rasterio.io import DatasetReader
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
+from cm_assets.carbonmapper.errors import ProductNotAvailable
+from cm_assets.carbonmapper.geo import http_env, vsicurl
+from cm_assets.carbonmapper.transport import Transport
+
+log = logging.getLogger("cm_assets.carbonmapper")
+
+#: Statuses meaning "this asset is not there" (403: collection exists, scene absent; spec §4.13).
+ABSENT = (403, 404)
+
+
+class AssetIO:
+    """Reads assets with the client's auth rules: the token goes to the API host only."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def fetch(self, key: str, url: str | None) -> bytes:
+        """The whole body; ProductNotAvailable on 404/403 or a missing URL."""
+        if not url:
+            raise ProductNotAvailable(key)
+        response = self.transport.request("GET", url, headers={"Accept": "*/*"}, passthrough=ABSENT)
+        if response.status_code in ABSENT:
+            raise ProductNotAvailable(key, url, response.status_code)
+        return response.content
+
+    def fetch_json(self, key: str, url: str | None) -> Any:
+        return json.loads(self.fetch(key, url))
+
+    def save(self, key: str, url: str | None, path: str | os.PathLike[str]) -> Path:
+        """Download to ``path`` atomically (temporary file in the same directory + rename)."""
+        data = self.fetch(key, url)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def exists(self, url: str) -> bool:
+        """Range probe ``bytes=0-1``: True on 200/206, False on 404/403; other errors raise."""
+        response = self.transport.request("GET", url, headers={"Range": "bytes=0-1", "Accept": "*/*"},
+                                          passthrough=ABSENT)
+        return response.status_code not in ABSENT
+
+    @contextmanager
+    def open_raster(self, key: str, url: str) -> Iterator[DatasetReader]:
+        """Open a remote COG for windowed reads (GDAL over HTTP, scoped settings).
+
+        Keep all reads inside the ``with`` block: GDAL consults the settings at each request.
+        """
+        with http_env(self.transport.authorization_for(url)):
+            try:
+                dataset = rasterio.open(vsicurl(url))
+            except RasterioIOError:
+                self._explain_open_failure(key, url)
+                raise
+            with dataset:
+                yield dataset
+
+    def _explain_open_failure(self, key: str, url: str) -> None:
+        """Turn a GDAL open failure into a precise error by probing with the transport."""
+        if not self.exists(url):
+            raise ProductNotAvailable(key, url, 404)
+        log.warning("GDAL could not open %s although it exists", key)
+
+
+def geometry_from_geojson(obj: Any) -> BaseGeometry:
+    """A geometry from a bare geometry, a Feature or a FeatureCollection (union of features)."""
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if kind == "FeatureCollection":
+        geoms = [shape(f["geometry"]) for f in obj.get("features", []) if f.get("geometry")]
+        if not geoms:
+            raise ValueError("empty FeatureCollection")
+        return unary_union(geoms)
+    if kind == "Feature":
+        if not obj.get("geometry"):
+            raise ValueError("Feature without geometry")
+        return shape(obj["geometry"])
+    return shape(obj)

@@ -1,0 +1,46 @@
+"""GeoArray, COG writing, crop windows and the mask-alpha outline: local files only."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+
+from cm_assets.carbonmapper.geo import GeoArray
+from cm_assets.carbonmapper.products import alpha_outline
+from cm_assets.carbonmapper.scenes import _window
+
+TRANSFORM = from_origin(500000.0, 3600000.0, 30.0, 30.0)
+
+
+def test_to_cog_roundtrip(tmp_path):
+    values = np.arange(2 * 300 * 200, dtype="float32").reshape(2, 300, 200)
+    geo = GeoArray(values, TRANSFORM, rasterio.crs.CRS.from_epsg(32613), -9999.0)
+    assert geo.bounds == (500000.0, 3600000.0 - 9000.0, 506000.0, 3600000.0)
+    path = geo.to_cog(tmp_path / "sub" / "x.tif")
+    assert [p.name for p in path.parent.iterdir()] == ["x.tif"]  # no temporary left behind
+    with rasterio.open(path) as ds:
+        assert ds.driver == "GTiff" and ds.block_shapes[0] != (1, 100) and ds.nodata == -9999.0
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        np.testing.assert_array_equal(ds.read(), values)
+        assert ds.crs.to_epsg() == 32613
+
+
+def test_window_rounds_out_pads_and_clips(tmp_path):
+    path = GeoArray(np.zeros((1, 100, 100), "float32"), TRANSFORM,
+                    rasterio.crs.CRS.from_epsg(32613)).to_cog(tmp_path / "w.tif")
+    with rasterio.open(path) as ds:
+        # x 500045..500095 -> cols 1.5..3.17 -> 1..4; y rows 2.5..4 -> 2..4.
+        w = _window(ds, (500045.0, 3600000.0 - 120.0, 500095.0, 3600000.0 - 75.0), pad_px=0)
+        assert (w.col_off, w.row_off, w.width, w.height) == (1, 2, 3, 2)
+        w = _window(ds, (500045.0, 3600000.0 - 120.0, 500095.0, 3600000.0 - 75.0), pad_px=64)
+        assert (w.col_off, w.row_off, w.width, w.height) == (0, 0, 68, 68)
+        assert _window(ds, (0.0, 0.0, 10.0, 10.0), pad_px=64) is None
+
+
+def test_alpha_outline_in_wgs84():
+    rgba = np.zeros((4, 20, 20), "uint8")
+    rgba[3, 5:10, 5:15] = 255
+    outline = alpha_outline(GeoArray(rgba, TRANSFORM, rasterio.crs.CRS.from_epsg(32613)))
+    west, south, east, north = outline.bounds
+    assert -106 < west < east < -104 and 32 < south < north < 33
