@@ -62,10 +62,6 @@ class AssetSpec:
     nodata: float | None = None
     condition: Condition = Condition.ALWAYS
 
-    @property
-    def media_type(self) -> str:
-        return MEDIA_TYPES[self.kind]
-
 
 _NAN = float("nan")
 

@@ -121,7 +121,8 @@ class RasterStore:
         self._fields: OrderedDict[tuple, SceneField] = OrderedDict()
         self._field_cache_size = field_cache_size
         self._fields_lock = threading.Lock()
-        self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._file_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._field_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
 
     # ------------------------------------------------------------------ public
 
@@ -139,7 +140,7 @@ class RasterStore:
         self._check_optional(item, item_id, spec)
         path = self._cache_dir / collection / item_id / asset_key
         if not path.exists():
-            with self._locks[hash(path) % _LOCK_STRIPES]:
+            with self._file_locks[hash(path) % _LOCK_STRIPES]:
                 if not path.exists():
                     _write_atomically(path, lambda tmp: self._build(item, spec, tmp))
         return path
@@ -149,7 +150,7 @@ class RasterStore:
         rows = [r for r in self._scene_plumes.get(scene, []) if self._plume(r)["gas"] == gas]
         plume_specs = tuple(self._plume_spec(r) for r in rows)
         key = (scene, gas, plume_specs)
-        with self._locks[hash(key) % _LOCK_STRIPES]:
+        with self._field_locks[hash(key) % _LOCK_STRIPES]:
             with self._fields_lock:
                 if key in self._fields:
                     self._fields.move_to_end(key)

@@ -174,9 +174,6 @@ class SceneField:
     sigma: float
     plumes: dict[str, PlumeSolution] = field(default_factory=dict)
 
-    def pixel_area(self) -> float:
-        return self.grid.gsd ** 2
-
 
 # --------------------------------------------------------------------------- random fields
 

@@ -287,7 +287,7 @@ def test_error_classes(store, world):
         store.resolve("l2b-ch4-mfa-v9z", TAN, "cmf.tif", NOW)
     assert err.value.status == 404
     with pytest.raises(NotInCollection) as err:
-        store.resolve("l2b-ch4-mfa-v1", TAN, "cmf.tif", NOW)  # known collection, other scene
+        store.resolve("l2b-ch4-mf-v1", TAN, "cmf.tif", NOW)  # known collection, other scene
     assert err.value.status == 403
     with pytest.raises(NotInCollection):
         store.resolve(ime_a, f"{TAN}-Z", "ime-cmf-concentrations.tif", NOW)
@@ -311,7 +311,7 @@ def test_error_classes(store, world):
 def test_legacy_plume_has_vis_but_no_ime(store, world):
     plume_id = f"{ANG}-A"
     row = _plume_row(world, plume_id)
-    assert row["l3a_vis_collection"] == "l3a-ch4-mf-v1" and row["l3a_ime_collection"] is None
+    assert row["l3a_vis_collection"] == "l3a-ch4-mf-v1" and pd.isna(row["l3a_ime_collection"])
     _, profile, _ = _read(store.resolve("l3a-ch4-mf-v1", plume_id, "plume-concentrations.tif", NOW))
     assert profile["nodata"] == -9999  # NaN nodata only from v3a on
     with pytest.raises(NotInCollection):
