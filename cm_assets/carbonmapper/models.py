@@ -247,8 +247,8 @@ class PlumeCsvRow(_PlumeBase):
         return Point(self.plume_longitude, self.plume_latitude)
 
 
-class SourceSummary(_Record):
-    """One feature of ``/catalog/sources.geojson`` (name cleaned of the stray ``?…`` suffix)."""
+class _SourceBase(_Record):
+    """Fields shared by a source's listing feature and its detail: name, point, aggregate stats."""
 
     _kind: ClassVar[str] = "source"
     _id_field: ClassVar[str] = "source_name"
@@ -257,10 +257,15 @@ class SourceSummary(_Record):
     point: PointGeom = None
     gas: Gas | None = None
     sector: SectorCode = None
-    plume_count: int | None = None
     persistence: float | None = None
     emission_auto: float | None = None
     emission_uncertainty_auto: float | None = None
+
+
+class SourceSummary(_SourceBase):
+    """One feature of ``/catalog/sources.geojson`` (name cleaned of the stray ``?…`` suffix)."""
+
+    plume_count: int | None = None
     timestamp_min: dt.datetime | None = None
     timestamp_max: dt.datetime | None = None
     observation_date_count: int | None = None
@@ -288,19 +293,9 @@ class SceneRef(_Record):
     instrument: Instrument | None = None
 
 
-class SourceDetail(_Record):
+class SourceDetail(_SourceBase):
     """``/catalog/source/{name}``: aggregate stats (nested ``source``) and every attributed plume."""
 
-    _kind: ClassVar[str] = "source"
-    _id_field: ClassVar[str] = "source_name"
-
-    source_name: str
-    point: PointGeom = None
-    gas: Gas | None = None
-    sector: SectorCode = None
-    persistence: float | None = None
-    emission_auto: float | None = None
-    emission_uncertainty_auto: float | None = None
     plumes: list[PlumeRecord] = Field(default_factory=list)
     scenes: list[SceneRef] = Field(default_factory=list)
     observation_dates: list[dt.date] = Field(default_factory=list)

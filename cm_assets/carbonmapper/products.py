@@ -33,6 +33,12 @@ PLUME_PRODUCTS: dict[str, tuple[ProductFamily, str]] = {
 RASTER_PRODUCTS = ("mask", "concentrations", "ime_concentrations", "ime_mask", "rgb")
 
 
+def ime_sibling(vis: CollectionId, cmf_type: str | None = None) -> CollectionId:
+    """The L3A IME collection beside a vis collection (``cmf_type`` default: ``mfal`` for CO2)."""
+    default = "mfal" if vis.gas == "co2" else vis.cmf_type
+    return CollectionId("l3a", "ime", vis.gas, cmf_type or default, vis.version)
+
+
 def derive_plume_urls(record: PlumeRecord, urls: AssetUrls) -> dict[str, str]:
     """The seven product URLs of a record (spec §7.2), whatever its version letter.
 
@@ -58,8 +64,7 @@ def derive_plume_urls(record: PlumeRecord, urls: AssetUrls) -> dict[str, str]:
         ime_coll: CollectionId | None = CollectionId.parse(ime.ref.collection)
         ime_base = ime_url
     elif vis_coll.product == "vis":
-        ime_cmf = record.cmf_type if record.gas is Gas.CO2 and record.cmf_type else vis_coll.cmf_type
-        ime_coll = CollectionId("l3a", "ime", vis_coll.gas, ime_cmf, vis_coll.version)
+        ime_coll = ime_sibling(vis_coll, record.cmf_type if record.gas is Gas.CO2 else None)
         ime_base = base_url
     else:
         ime_coll, ime_base = None, None  # legacy l3a-<gas>-mf-v1: no ime sibling
@@ -85,8 +90,7 @@ def urls_from_stac_items(vis_item: dict[str, Any], ime_item: dict[str, Any] | No
         if key in assets:
             out[name] = urls.resolve(assets[key])
         elif vis_ref is not None and family is ProductFamily.L3A_IME:
-            vis_coll = CollectionId.parse(vis_ref.ref.collection)
-            ime_coll = CollectionId("l3a", "ime", vis_coll.gas, vis_coll.cmf_type, vis_coll.version)
+            ime_coll = ime_sibling(CollectionId.parse(vis_ref.ref.collection))
             out[name] = urls.sibling(str(vis_ref), vis_ref.ref.with_collection(ime_coll).with_key(key))
     return out
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from cm_assets.replica.errors import HTTPError
+
+T = TypeVar("T")
 
 Interval = tuple[datetime | None, datetime | None]
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -84,6 +86,17 @@ class QueryParams:
         loc: tuple[str | int, ...] = (self._location, name)
         self.errors.append(FieldError(loc if index is None else (*loc, index), msg, kind))
 
+    def _convert(self, name: str, convert: Callable[[str], T], msg: str, kind: str) -> T | None:
+        """``convert`` of the value; None when absent or invalid (``msg`` may use {value}, {exc})."""
+        value = self.string(name)
+        if value is None:
+            return None
+        try:
+            return convert(value)
+        except ValueError as exc:
+            self._fail(name, msg.format(value=value, exc=exc), kind)
+            return None
+
     def string(self, name: str) -> str | None:
         values = self._query.get(name)
         return values[-1] if values else None
@@ -110,14 +123,9 @@ class QueryParams:
 
     def integer(self, name: str, default: int | None = None, *, lo: int | None = None,
                 hi: int | None = None) -> int | None:
-        value = self.string(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self._fail(name, "Input should be a valid integer, unable to parse string as an "
-                       "integer", "int_parsing")
+        number = self._convert(name, int, "Input should be a valid integer, unable to parse string "
+                               "as an integer", "int_parsing")
+        if number is None:
             return default
         if lo is not None and number < lo:
             self._fail(name, f"Input should be greater than or equal to {lo}",
@@ -127,15 +135,8 @@ class QueryParams:
         return number
 
     def number(self, name: str) -> float | None:
-        value = self.string(name)
-        if value is None:
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            self._fail(name, "Input should be a valid number, unable to parse string as a "
-                       "number", "float_parsing")
-            return None
+        return self._convert(name, float, "Input should be a valid number, unable to parse string "
+                             "as a number", "float_parsing")
 
     def boolean(self, name: str) -> bool | None:
         value = self.string(name)
@@ -151,15 +152,8 @@ class QueryParams:
         return None
 
     def interval(self, name: str) -> Interval | None:
-        value = self.string(name)
-        if value is None:
-            return None
-        try:
-            return parse_interval(value)
-        except ValueError as exc:
-            self._fail(name, f"Value error, invalid datetime interval {value!r}: {exc}",
-                       "value_error")
-            return None
+        return self._convert(name, parse_interval,
+                             "Value error, invalid datetime interval {value!r}: {exc}", "value_error")
 
     def bbox_repeated(self, name: str = "bbox") -> tuple[float, float, float, float] | None:
         """REST bbox: four repeated keys W,S,E,N."""

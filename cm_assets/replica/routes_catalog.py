@@ -119,25 +119,22 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
                                         for r in rows[offset:offset + limit]))
         return _csv_response(body, len(rows), limit, offset, "plumes.csv")
 
-    def sources_geojson(request: Request) -> Response:
+    def source_features(request: Request) -> list[dict]:
+        """The source listing for a request's filters (``eps``/``minpoints`` validated only)."""
         q = QueryParams(request.query)
         query = plume_query(q)
         q.number("eps")
         q.integer("minpoints")
         q.check()
         with state.lock:
-            features = records.source_features(state.world, query, state.clock.now())
-        return json_response({"type": "FeatureCollection", "features": features},
+            return records.source_features(state.world, query, state.clock.now())
+
+    def sources_geojson(request: Request) -> Response:
+        return json_response({"type": "FeatureCollection", "features": source_features(request)},
                              content_type="application/geo+json")
 
     def sources_csv(request: Request) -> Response:
-        q = QueryParams(request.query)
-        query = plume_query(q)
-        q.number("eps")
-        q.integer("minpoints")
-        q.check()
-        with state.lock:
-            features = records.source_features(state.world, query, state.clock.now())
+        features = source_features(request)
         body = render_csv(SOURCE_CSV_COLUMNS, (_source_csv_row(f) for f in features))
         return Response(200, body, CSV_TYPE,
                         {"Content-Disposition": 'attachment; filename="sources.csv"'})

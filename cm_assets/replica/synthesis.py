@@ -22,8 +22,9 @@ Scene field (one per scene and gas, in ppm·m on the scene's UTM grid)::
 IME mask (spec §8.3 v3a "dynamic noise masking"): inside the plume's 101×100 L3A window,
 pixels above ``background + k * noise`` (``k = 2`` CH4, ``1`` CO2; background = median, noise =
 1.4826 * MAD of the window), owned by this plume (it dominates the modelled enhancement there),
-8-connected to the seed pixel (the template maximum, always included). The replica uses this
-dynamic threshold for airborne instruments too, rather than the static 1000 ppm·m of ANG/GAO.
+8-connected to the seed pixel (the template maximum over valid pixels, always included). The
+replica uses this dynamic threshold for airborne instruments too, rather than the static
+1000 ppm·m of ANG/GAO.
 The broad (visualization) mask is the same with ``k = 1`` on a 3×3-smoothed field, united with
 the IME mask.
 
@@ -395,18 +396,29 @@ def _carve_neighbours(works: list[_Work], i: int) -> None:
         t.data = t.data * (1.0 - np.exp(-(rows ** 2 + cols ** 2) / (2.0 * CARVE_RADIUS_PX ** 2)))
 
 
+def _valid_peak(template: Patch, valid: np.ndarray, plume_id: str) -> tuple[int, int]:
+    """(row, col) in ``template`` of its maximum over valid scene pixels.
+
+    That is the template maximum itself unless it falls on nodata (an origin by the swath edge).
+    """
+    covered = read_window(valid, template.row, template.col, *template.data.shape, False)
+    candidates = np.where(covered, template.data, -np.inf)
+    peak = np.unravel_index(int(np.argmax(candidates)), candidates.shape)
+    if not candidates[peak] > 0:
+        raise ValueError(f"plume {plume_id}: no valid pixel under its plume in its scene")
+    return int(peak[0]), int(peak[1])
+
+
 def solve_plumes(grid: Grid, gas: str, instrument: str, noise: np.ndarray, valid: np.ndarray,
                  specs: Sequence[PlumeSpec]) -> tuple[np.ndarray, dict[str, PlumeSolution]]:
     """Field values and per-plume solutions satisfying the physics contract."""
     works = []
     for spec in specs:
         template = plume_template(grid, spec, gas)
-        peak = np.unravel_index(int(np.argmax(template.data)), template.data.shape)
+        peak = _valid_peak(template, valid, spec.plume_id)
         row, col = grid.pixel(spec.x, spec.y)
         vis_row, vis_col = row - VIS_CENTER[0], col - VIS_CENTER[1]
-        seed = (template.row + int(peak[0]) - vis_row, template.col + int(peak[1]) - vis_col)
-        if not read_window(valid, vis_row + seed[0], vis_col + seed[1], 1, 1, False)[0, 0]:
-            raise ValueError(f"plume {spec.plume_id}: origin pixel is nodata in its scene")
+        seed = (template.row + peak[0] - vis_row, template.col + peak[1] - vis_col)
         works.append(_Work(spec, template, vis_row, vis_col, seed))
     initial = np.array([s.q_kg_h for s in specs], dtype="float64")
     scales = initial.copy()

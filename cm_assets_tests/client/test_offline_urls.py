@@ -10,7 +10,7 @@ import pytest
 from cm_assets.carbonmapper import (CarbonMapperClient, ClientConfig, CollectionId, PlumeRecord,
                                    l2b_candidates)
 from cm_assets.carbonmapper.errors import ApiError, redact_url
-from cm_assets.carbonmapper.products import derive_plume_urls
+from cm_assets.carbonmapper.products import derive_plume_urls, urls_from_stac_items
 from cm_assets.carbonmapper.query import format_interval, plume_filters
 from cm_assets.carbonmapper.scenes import derive_scene_urls, rgb_candidates
 from cm_assets.carbonmapper.urls import AssetUrls, parse_asset_url
@@ -72,6 +72,13 @@ def test_derive_plume_urls_co2_takes_ime_collection_from_con_tif():
     # Without con_tif the CO2 ime collection still uses the record's cmf_type (mfal).
     urls = derive_plume_urls(rec.model_copy(update={"con_tif": None}), AssetUrls(API))
     assert "_l3a-ime-co2-mfal-v3e_" in urls["ime_outline"]
+
+
+def test_co2_ime_urls_from_a_vis_stac_item_use_mfal():
+    vis_item = {"id": PID, "assets": {"plume.tif": {"href": cdn("l3a-vis-co2-mfa-v3a", "plume.tif")}}}
+    urls = urls_from_stac_items(vis_item, None, AssetUrls(API))
+    assert "_l3a-vis-co2-mfa-v3a_plume.tif" in urls["mask"]
+    assert "_l3a-ime-co2-mfal-v3a_ime-cmf-mask.tif" in urls["ime_mask"]
 
 
 def test_derive_plume_urls_from_fields_when_no_plume_tif():

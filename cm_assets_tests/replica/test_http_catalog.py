@@ -98,6 +98,7 @@ def test_filters(replica):
     ({"plume_gas": "ch4"}, ["query", "plume_gas"]),
     ({"datetime": "2024-13-01/.."}, ["query", "datetime"]),
     ({"plume_ids": "not-a-uuid"}, ["query", "plume_ids", 0]),
+    ({"created_at": "yesterday"}, ["query", "created_at"]),
 ])
 def test_validation_errors_are_422(replica, params, loc):
     response = _get(replica, "/catalog/plumes/annotated", params)
@@ -167,6 +168,19 @@ def test_sources(replica):
     assert csv_response.content.startswith(b"source_name,source_latitude,source_longitude")
     bad = _get(replica, f"/catalog/source-plumes-csv/{name}")
     assert bad.status_code == 400 and bad.text == f'"{name}" is not a valid UUID'
+
+
+def test_validated_but_not_applied_parameters(replica):
+    """``created_at`` does not filter; ``eps``/``minpoints`` are checked on the source listings only."""
+    total = _plumes(replica, limit=1)["total_count"]
+    assert _plumes(replica, limit=1, created_at="2030-01-01/..")["total_count"] == total
+    features = _get(replica, "/catalog/sources.geojson").json()["features"]
+    assert _get(replica, "/catalog/sources.geojson", {"eps": 1000, "minpoints": 3}).json()["features"] == features
+    for path in ("/catalog/sources.geojson", "/catalog/sources-csv"):
+        response = _get(replica, path, {"eps": "wide", "minpoints": "1.5"})
+        assert response.status_code == 422
+        assert [e["loc"] for e in response.json()["detail"]] == [["query", "eps"], ["query", "minpoints"]]
+    assert _plumes(replica, limit=1, eps="wide")["total_count"] == total  # unknown here: ignored
 
 
 def test_unclustered_plume_has_no_source(replica):
