@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -29,6 +30,17 @@ def _scale(text: str) -> str:
     if text in ("tiny", "demo", "full") or (text.isdigit() and int(text) > 0):
         return text
     raise argparse.ArgumentTypeError("tiny, demo, full or a positive integer")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--fault-seed", type=int, default=0)
     serve.add_argument("--token-lifetime", type=int, default=604800, help="access token s")
     serve.add_argument("--cdn-url-lifetime", type=int, default=3600, help="signed URL s")
+    serve.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
+                       help="stop when process PID is gone (a killed test runner leaves no replica)")
     serve.set_defaults(func=serve_command)
 
 
@@ -89,6 +103,7 @@ def serve_command(args: argparse.Namespace) -> int:
                       "admin_url": server.admin_url, "stac_url": f"{server.api_url}/stac/"}),
           flush=True)
     while not stop.wait(0.2):
-        pass
+        if args.exit_with_parent is not None and not _alive(args.exit_with_parent):
+            break
     server.stop()
     return 0

@@ -53,7 +53,8 @@ class ReplicaProcess:
     def command(self) -> list[str]:
         args = [sys.executable, "-m", "cm_assets.cli", "replica", "serve", "--host", self.host,
                 "--port", "0", "--cdn-port", "0", "--data-dir", str(self.data_dir),
-                "--seed", str(self.seed), "--scale", self.scale]
+                "--seed", str(self.seed), "--scale", self.scale,
+                "--exit-with-parent", str(os.getpid())]
         if self.end:
             args += ["--end", self.end]
         return args + self.extra_args
