@@ -1,0 +1,184 @@
+"""Benchmark of the asset graph against the local replica.
+
+1. The whole graph (refresh_all) over 30 observation days of the demo world in one run:
+   throughput (plumes/s) and bytes fetched, compared with the bytes kept and with what whole-file
+   downloads of the same L2B scenes would have cost (the replica's /_replica/stats).
+2. plume_catalog alone over the full 100k-plume world as one backfill run: wall time and peak
+   memory (resource.getrusage), then the latency of typical warehouse queries at that size.
+
+    python bench/graph_bench.py [--scale demo] [--days 30] [--skip-full] [--no-docs]
+
+Figures are printed as a table and written between the bench markers of docs/pipeline.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import requests
+from dagster import AssetKey, DagsterInstance
+
+from cm_assets.definitions import build_definitions
+from cm_assets.defs.partitions import OBSERVATION_START
+from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.demo import range_tags, replica_today
+from cm_assets.replica.process import ReplicaProcess
+from cm_assets.warehouse.sql import run_query
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
+L2B_BANDS = ("cmf.tif", "uncertainty.tif", "rgb.tif", "artifact-mask.tif")
+QUERIES = {
+    "count plumes": "SELECT count(*) FROM plumes",
+    "plumes per instrument": "SELECT instrument, gas, count(*), median(emission_auto) FROM plumes GROUP BY ALL",
+    "top 10 emitters": "SELECT plume_id, emission_auto FROM plumes ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
+    "monthly counts": "SELECT date_trunc('month', scene_timestamp) m, count(*) FROM plumes GROUP BY 1 ORDER BY 1",
+    "within 100 km (spatial)": "SELECT count(*) FROM plumes "
+                               "WHERE ST_Distance_Sphere(geometry, ST_Point(-103.9, 32.0)) < 100000",
+    "duplicate ids": "SELECT plume_id FROM plumes GROUP BY 1 HAVING count(*) > 1",
+    "plumes_enriched top 10": "SELECT plume_id, source_name FROM plumes_enriched "
+                              "ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
+}
+
+
+def _resources(replica: ReplicaProcess, root: Path):
+    return (CarbonMapperResource(api_url=replica.api_url, email=replica.email, password=replica.password),
+            StorageResource(root=str(root)))
+
+
+def _stats(replica: ReplicaProcess) -> dict:
+    return requests.get(f"{replica.admin_url}/stats", timeout=30).json()
+
+
+def _tree_bytes(path: Path, pattern: str = "*") -> int:
+    return sum(p.stat().st_size for p in path.rglob(pattern) if p.is_file())
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def bench_graph(scale: str, days: int, lag: int, work: Path, replica_cls=ReplicaProcess) -> dict:
+    """The whole graph over ``days`` days ending ``lag`` days before the replica's today."""
+    with replica_cls(work / "replica-graph", scale=scale) as replica:
+        last = replica_today(replica.admin_url) - timedelta(days=lag)
+        first = last - timedelta(days=days - 1)
+        root = work / "graph"
+        defs = build_definitions(*_resources(replica, root))
+        requests.post(f"{replica.admin_url}/stats/reset", timeout=30)
+        started = time.perf_counter()
+        result = defs.resolve_job_def("refresh_all").execute_in_process(
+            tags=range_tags(first.isoformat(), last.isoformat()), instance=DagsterInstance.ephemeral())
+        wall = time.perf_counter() - started
+        stats = _stats(replica)
+    _, ((plumes, crops_ok),) = run_query(root / "cm.duckdb", "SELECT (SELECT count(*) FROM plumes), "
+                                         "(SELECT count(*) FROM scene_crops WHERE status = 'ok')")
+    _, scenes = run_query(root / "cm.duckdb", "SELECT DISTINCT scene_name FROM scene_crops WHERE status = 'ok'")
+    whole_scenes = sum(_tree_bytes(work / "replica-graph", f"*{name}*/{band}")
+                       for (name,) in scenes for band in L2B_BANDS)
+    fetched = stats["bytes"]
+    kept = _tree_bytes(root / "products", "*.tif") + _tree_bytes(root / "products", "*.geojson") \
+        + _tree_bytes(root / "crops", "*.tif")
+    return {"success": result.success, "window": f"{first} .. {last}", "wall_s": wall, "plumes": plumes,
+            "plumes_per_s": plumes / wall if wall else 0.0, "crops_ok": crops_ok, "requests": stats["requests"],
+            "fetched": fetched, "fetched_by_class": {k: v["bytes"] for k, v in stats["classes"].items()},
+            "kept": kept, "whole_scene_bytes": whole_scenes}
+
+
+def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
+    """plume_catalog over every day of the full world as one run, then warehouse query latency."""
+    started = time.perf_counter()
+    with replica_cls(work / "replica-full", scale="full") as replica:
+        replica_start = time.perf_counter() - started
+        last = replica_today(replica.admin_url)
+        root = work / "full"
+        defs = build_definitions(*_resources(replica, root))
+        job = defs.resolve_job_def("refresh_days")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        result = job.execute_in_process(tags=range_tags(OBSERVATION_START, last.isoformat()),
+                                        asset_selection=[AssetKey("plume_catalog"), AssetKey("warehouse")],
+                                        instance=DagsterInstance.ephemeral())
+        wall = time.perf_counter() - started
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        requests_made = _stats(replica)["requests"]
+    database = root / "cm.duckdb"
+    latencies = {}
+    for name, query in QUERIES.items():
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            run_query(database, query)
+            runs.append(time.perf_counter() - t)
+        latencies[name] = statistics.median(runs)
+    _, ((plumes,),) = run_query(database, "SELECT count(*) FROM plumes")
+    partitions = (last - date.fromisoformat(OBSERVATION_START)).days + 1
+    return {"success": result.success, "replica_start_s": replica_start, "wall_s": wall, "plumes": plumes,
+            "partitions": partitions, "requests": requests_made, "peak_rss_kib": peak_kib,
+            "rss_before_kib": before, "catalog_bytes": _tree_bytes(root / "catalog"), "latencies": latencies}
+
+
+def render(graph: dict | None, full: dict | None) -> str:
+    lines = ["| measurement | value |", "|---|---|"]
+    if graph:
+        lines += [
+            f"| whole graph, {graph['window']} ({graph['plumes']} plumes, {graph['crops_ok']} crops) "
+            f"| {graph['wall_s']:.1f} s, {graph['plumes_per_s']:.2f} plumes/s |",
+            f"| requests to the API + CDN | {graph['requests']:,} |",
+            f"| bytes fetched (by class) | {_mib(graph['fetched'])} ("
+            + ", ".join(f"{k} {_mib(v)}" for k, v in sorted(graph['fetched_by_class'].items())) + ") |",
+            f"| bytes kept (products + crops) | {_mib(graph['kept'])} |",
+            f"| whole-file size of the same L2B scene bands | {_mib(graph['whole_scene_bytes'])} |",
+        ]
+    if full:
+        lines += [
+            f"| catalog backfill, {full['partitions']:,} daily partitions, {full['plumes']:,} plumes, one run "
+            f"| {full['wall_s']:.1f} s ({full['plumes'] / full['wall_s']:,.0f} plumes/s), "
+            f"{full['requests']:,} requests |",
+            f"| peak memory of the process (ru_maxrss): before the backfill / after | "
+            f"{full['rss_before_kib'] / 1024:,.0f} MiB / {full['peak_rss_kib'] / 1024:,.0f} MiB |",
+            f"| catalog GeoParquet on disk | {_mib(full['catalog_bytes'])} |",
+            f"| replica start (full world build) | {full['replica_start_s']:.1f} s |",
+        ]
+        lines += [f"| query: {name} (median of 3, new read-only connection) | {seconds * 1000:,.0f} ms |"
+                  for name, seconds in full["latencies"].items()]
+    return "\n".join(lines)
+
+
+def write_docs(table: str) -> None:
+    text = DOCS.read_text()
+    block = f"<!-- bench:start -->\n{table}\n<!-- bench:end -->"
+    DOCS.write_text(re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", lambda _: block, text, flags=re.S))
+
+
+def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="demo", help="replica world of the whole-graph run")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--lag", type=int, default=40, help="end the window this many days before today "
+                                                            "(plumes and scenes published by then)")
+    parser.add_argument("--skip-graph", action="store_true")
+    parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="graph-bench-") as tmp:
+        work = args.work or Path(tmp)
+        graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)
+        full = None if args.skip_full else bench_full_catalog(work, replica_cls)
+    table = render(graph, full)
+    print(table)
+    if not args.no_docs:
+        write_docs(table)
+    return 0 if all(r is None or r["success"] for r in (graph, full)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster definitions by domain; ``cm_assets.definitions`` loads every module below."""

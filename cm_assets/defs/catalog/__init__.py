@@ -1,0 +1,1 @@
+"""The plume catalog, partitioned by observation day."""

@@ -1,0 +1,119 @@
+"""Turn raw plume payloads of one observation day into the catalog and quarantine tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import Point
+
+from cm_assets.carbonmapper.enums import Instrument
+from cm_assets.carbonmapper.errors import RecordError
+from cm_assets.warehouse.schema import PLUME_RECORD_FIELDS, conform
+
+URL_FIELDS = ("plume_tif", "con_tif", "plume_png", "rgb_png", "plume_rgb_png")
+
+
+def strip_signature(url: object) -> str | None:
+    """A signed CDN URL without its query string (signatures expire and are credentials)."""
+    if not url:
+        return None
+    parts = urlsplit(str(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def instrument_name(code: object) -> str | None:
+    try:
+        return Instrument(str(code)).display_name
+    except (ValueError, KeyError):
+        return None
+
+
+def wind_components(speed: float | None, direction_deg: float | None) -> tuple[float | None, float | None]:
+    """Meteorological convention (direction the wind comes from): u = -s·sin(d), v = -s·cos(d)."""
+    if speed is None or direction_deg is None:
+        return None, None
+    rad = math.radians(direction_deg)
+    return -speed * math.sin(rad), -speed * math.cos(rad)
+
+
+def _value(record: Any, payload: dict, field: str) -> Any:
+    value = getattr(record, field, None)
+    return payload.get(field) if value is None else value
+
+
+def _number(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def catalog_row(record: Any, payload: dict, day: str) -> dict:
+    """One catalog row: every §4.3 field plus point geometry, bounds and derived columns."""
+    row = {field: _value(record, payload, field) for field in PLUME_RECORD_FIELDS}
+    for field in URL_FIELDS:
+        row[field] = strip_signature(row[field])
+    if row["publication_sources"] is not None and not isinstance(row["publication_sources"], str):
+        row["publication_sources"] = json.dumps(row["publication_sources"], default=str)
+    coords = (payload.get("geometry_json") or {}).get("coordinates") or [None, None]
+    lon, lat = _number(coords[0]), _number(coords[1])
+    if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise RecordError("geometry_json", "missing or out-of-range point coordinates", payload,
+                          plume_id=payload.get("plume_id"))
+    bounds = payload.get("plume_bounds") or [None] * 4
+    west, south, east, north = (_number(b) for b in (list(bounds) + [None] * 4)[:4])
+    plume_id = str(row["plume_id"])
+    u, v = wind_components(_number(row["wind_speed_avg_auto"]), _number(row["wind_direction_avg_auto"]))
+    row.update(observation_day=day, scene_name=plume_id.rsplit("-", 1)[0],
+               instrument_name=instrument_name(row["instrument"]), lon=lon, lat=lat, wind_u=u, wind_v=v,
+               bounds_west=west, bounds_south=south, bounds_east=east, bounds_north=north,
+               geometry=Point(lon, lat))
+    return row
+
+
+def _observed_on(timestamp: Any, day: str) -> bool:
+    """Whether the row belongs to partition ``day`` (an inclusive upstream end may leak the next day)."""
+    if not isinstance(timestamp, datetime):
+        return True
+    utc = timestamp.astimezone(timezone.utc) if timestamp.tzinfo else timestamp
+    return utc.strftime("%Y-%m-%d") == day
+
+
+def quarantine_row(error: RecordError | Exception, payload: Any, day: str, now: datetime) -> dict:
+    plume_id = getattr(error, "plume_id", None)
+    if plume_id is None and isinstance(payload, dict) and isinstance(payload.get("plume_id"), str):
+        plume_id = payload["plume_id"]
+    field = getattr(error, "field", None)
+    reason = getattr(error, "reason", None) or str(error)
+    return {"plume_id": plume_id, "field": field, "reason": f"{field}: {reason}" if field else reason,
+            "payload": json.dumps(payload, default=str, sort_keys=True), "partition": day,
+            "quarantined_at": now}
+
+
+def build_catalog(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any],
+                  now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Parse ``payloads`` with the client's ``parse``: good records become catalog rows (one per
+    plume_id, last wins), malformed ones quarantine rows naming the field; nothing is dropped."""
+    now = now or datetime.now(timezone.utc)
+    rows: dict[str, dict] = {}
+    bad: list[dict] = []
+    for payload in payloads:
+        try:
+            if not isinstance(payload, dict):
+                raise RecordError("<record>", f"not an object: {type(payload).__name__}", payload)
+            row = catalog_row(parse(payload), payload, day)
+        except RecordError as error:
+            bad.append(quarantine_row(error, payload, day, now))
+            continue
+        if _observed_on(row["scene_timestamp"], day):
+            rows[row["plume_id"]] = row
+    ordered = [rows[key] for key in sorted(rows)]
+    return conform(pd.DataFrame(ordered), "plumes"), conform(pd.DataFrame(bad), "quarantine")

@@ -1,0 +1,97 @@
+"""Data-quality rules behind the asset checks (pure functions on frames, testable on any data)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import shapely
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
+
+from cm_assets.warehouse.schema import TABLES
+
+REQUIRED_PLUME_FIELDS = ("id", "plume_id", "gas", "scene_timestamp", "instrument", "geometry")
+IME_TOLERANCE = 0.05
+MAX_NODATA_FRACTION = 0.95
+MAX_ARTIFACT_FRACTION = 0.10
+
+
+def _listing(values: Sequence[str], limit: int = 20) -> MetadataValue:
+    shown = ", ".join(map(str, list(values)[:limit]))
+    return MetadataValue.text(shown + (f" ... (+{len(values) - limit})" if len(values) > limit else ""))
+
+
+def check_schema(frame: pd.DataFrame, table: str, required: Sequence[str]) -> AssetCheckResult:
+    """Every column of ``table`` is present and the required ones are never null."""
+    missing = [c for c in TABLES[table] if c not in frame.columns]
+    nulls = {c: int(frame[c].isna().sum()) for c in required if c in frame.columns and frame[c].isna().any()}
+    return AssetCheckResult(check_name="schema", passed=not missing and not nulls,
+                            metadata={"missing_columns": _listing(missing),
+                                      "null_required": MetadataValue.json(nulls)})
+
+
+def check_unique_ids(plume_ids: pd.Series) -> AssetCheckResult:
+    """No plume_id appears twice across every partition of the catalog."""
+    counts = plume_ids.value_counts()
+    dupes = counts[counts > 1]
+    return AssetCheckResult(check_name="unique_plume_ids", passed=dupes.empty,
+                            metadata={"plumes": len(plume_ids), "duplicates": len(dupes),
+                                      "duplicate_ids": _listing(list(dupes.index))})
+
+
+def check_geometries(frame: pd.DataFrame, columns: Sequence[str] = ("geometry",),
+                     check_name: str = "valid_geometries") -> AssetCheckResult:
+    """Geometries are non-empty, valid and inside lon/lat ranges (nulls only where allowed)."""
+    bad: list[str] = []
+    for column in columns:
+        if column not in frame:
+            continue
+        geoms = frame[column].dropna()
+        arr = geoms.values if hasattr(geoms, "values") else geoms
+        invalid = ~shapely.is_valid(arr) | shapely.is_empty(arr)
+        bounds = shapely.bounds(arr)
+        outside = (bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
+        ids = frame.loc[geoms.index, "plume_id"] if "plume_id" in frame else geoms.index.astype(str)
+        bad += list(ids[invalid | outside])
+    return AssetCheckResult(check_name=check_name, passed=not bad,
+                            metadata={"invalid": len(bad), "invalid_ids": _listing(bad)})
+
+
+def check_non_negative(frame: pd.DataFrame, columns: Sequence[str]) -> AssetCheckResult:
+    """Emission values and their uncertainties are >= 0 where present."""
+    bad = set()
+    for column in columns:
+        if column in frame:
+            bad |= set(frame.loc[frame[column] < 0, "plume_id"])
+    return AssetCheckResult(check_name="non_negative_emissions", passed=not bad,
+                            metadata={"negative": len(bad), "negative_ids": _listing(sorted(bad))})
+
+
+def check_nodata(frame: pd.DataFrame, column: str, check_name: str) -> AssetCheckResult:
+    """No stored raster is (almost) all nodata."""
+    values = frame[column].dropna() if column in frame else pd.Series(dtype=float)
+    bad = frame.loc[values.index[values > MAX_NODATA_FRACTION], "plume_id"] if len(values) else []
+    return AssetCheckResult(check_name=check_name, passed=len(bad) == 0,
+                            metadata={"max_nodata_fraction": float(values.max()) if len(values) else 0.0,
+                                      "threshold": MAX_NODATA_FRACTION, "over_threshold": len(bad),
+                                      "ids": _listing(list(bad))})
+
+
+def check_ime_agreement(frame: pd.DataFrame) -> AssetCheckResult:
+    """Emission recomputed from the IME rasters agrees with ``emission_auto`` within 5 % (WARN)."""
+    ratios = frame["emission_ratio"].dropna() if "emission_ratio" in frame else pd.Series(dtype=float)
+    off = ratios[(ratios - 1).abs() > IME_TOLERANCE]
+    ids = list(frame.loc[off.index, "plume_id"])
+    return AssetCheckResult(check_name="ime_agreement", passed=off.empty, severity=AssetCheckSeverity.WARN,
+                            metadata={"compared": len(ratios), "disagreeing": len(off),
+                                      "tolerance": IME_TOLERANCE, "disagreeing_ids": _listing(ids)})
+
+
+def check_artifact_overlap(frame: pd.DataFrame) -> AssetCheckResult:
+    """The scene's artifact mask covers at most 10 % of the plume outline (WARN)."""
+    fractions = frame["artifact_fraction"].dropna() if "artifact_fraction" in frame else pd.Series(dtype=float)
+    over = fractions[fractions > MAX_ARTIFACT_FRACTION]
+    return AssetCheckResult(check_name="artifact_overlap", passed=over.empty, severity=AssetCheckSeverity.WARN,
+                            metadata={"checked": len(fractions), "overlapping": len(over),
+                                      "threshold": MAX_ARTIFACT_FRACTION,
+                                      "ids": _listing(list(frame.loc[over.index, "plume_id"]))})

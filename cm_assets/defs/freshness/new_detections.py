@@ -1,0 +1,51 @@
+"""``new_plume_sensor``: requests ``refresh_days`` runs for the observation days that gained plumes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
+
+from cm_assets.defs.freshness.cursor import TimeCursor, plan_tick
+from cm_assets.defs.freshness.events import fetch_payloads, is_valid_partition, start_cursor, to_event
+from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
+from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS, FreshnessSettings
+from cm_assets.defs.resources import CarbonMapperResource
+
+if TYPE_CHECKING:
+    from cm_assets.carbonmapper import CarbonMapperClient
+
+
+def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings: FreshnessSettings,
+                    now: datetime) -> tuple[list[RunRequest], TimeCursor, int]:
+    """One evaluation: (run requests, next cursor, plumes consumed)."""
+    cursor = start_cursor(client, raw_cursor, settings, now)
+    payloads = fetch_payloads(client, field="published_at", since=cursor.at,
+                              limit=settings.max_plumes_per_tick, sort="published_asc")
+    events = [to_event(p, "published_at") for p in payloads]
+    plan = plan_tick(events, cursor, max_partitions=settings.max_runs_per_tick,
+                     is_valid=is_valid_partition)
+    requests = [refresh_request("new_plumes", day, ids, "new_plumes")
+                for day, ids in sorted(plan.batches.items())]
+    return requests, plan.cursor, sum(len(ids) for ids in plan.batches.values())
+
+
+@sensor(
+    name="new_plume_sensor",
+    job_name=REFRESH_JOB,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Polls the catalog by publication time and re-materializes exactly the observation "
+                "days that gained plumes (late publications land in old days). The first tick takes "
+                "the CM_ASSETS_FRESHNESS_LOOKBACK_DAYS (default 3) days before the newest publication.",
+)
+def new_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource) -> SensorResult:
+    settings = FreshnessSettings.from_env()
+    with carbonmapper.get_client() as client:
+        requests, cursor, count = new_plumes_tick(client, context.cursor, settings, datetime.now(UTC))
+    context.log.info(f"{count} new plume(s) in {len(requests)} day(s); cursor at {cursor.at.isoformat()}")
+    if not requests:
+        return SensorResult(skip_reason=f"no new plumes since {cursor.at.isoformat()}",
+                            cursor=cursor.to_json())
+    return SensorResult(run_requests=requests, cursor=cursor.to_json())

@@ -1,0 +1,54 @@
+"""Schedules: a daily sweep of the recent observation days and a periodic sources refresh."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+
+from cm_assets.defs.freshness.runs import IN_PROCESS, REFRESH_JOB, TRIGGER_TAG
+from cm_assets.defs.freshness.settings import FreshnessSettings
+from cm_assets.defs.partitions import observation_days
+
+SOURCES_JOB = "refresh_warehouse"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def lag_window(context: ScheduleEvaluationContext, lag_days: int) -> tuple[str, str]:
+    """First and last partition of the window ending on the scheduled day, ``lag_days`` days back."""
+    end = context.scheduled_execution_time
+    last = observation_days.get_partition_key_for_timestamp(end.timestamp())
+    first = observation_days.get_partition_key_for_timestamp((end - timedelta(days=lag_days)).timestamp())
+    return first, last
+
+
+@schedule(
+    name="daily_catalog_schedule",
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    job_name=REFRESH_JOB,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Daily at 02:00 UTC: one run over today and the publication-lag window before it "
+                "(CM_ASSETS_FRESHNESS_LAG_DAYS, default 30 days), a safety net behind the sensors.",
+)
+def daily_catalog_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    first, last = lag_window(context, FreshnessSettings.from_env().lag_days)
+    return RunRequest(
+        run_key=f"daily:{last}",
+        run_config=IN_PROCESS,
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last, TRIGGER_TAG: "daily_catalog"},
+    )
+
+
+@schedule(
+    name="sources_schedule",
+    cron_schedule="0 4 * * *",
+    execution_timezone="UTC",
+    job_name=SOURCES_JOB,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Daily at 04:00 UTC: refresh sources, source statistics and the warehouse views.",
+)
+def sources_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    day = context.scheduled_execution_time.date().isoformat()
+    return RunRequest(run_key=f"sources:{day}", tags={TRIGGER_TAG: "sources"})

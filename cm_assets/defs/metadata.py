@@ -1,0 +1,52 @@
+"""Materialization metadata shared by the assets: row counts, column schema, previews, pictures."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pandas as pd
+from dagster import MetadataValue
+
+from cm_assets.warehouse.schema import table_schema
+
+PREVIEW_ROWS = 10
+
+
+def preview_markdown(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) -> str:
+    """The head of ``frame`` as a markdown table (selected columns, geometry as WKT prefix)."""
+    if frame.empty:
+        return "_no rows_"
+    head = frame[[c for c in columns if c in frame]].head(rows).copy()
+    for name in head.columns:
+        head[name] = head[name].map(_short)
+    header = "| " + " | ".join(head.columns) + " |"
+    rule = "|" + "---|" * len(head.columns)
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in head.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def _short(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if hasattr(value, "wkt"):
+        return value.wkt[:40]
+    text = str(value)
+    return text if len(text) <= 48 else text[:45] + "..."
+
+
+def table_metadata(frame: pd.DataFrame, table: str, preview_columns: list[str]) -> dict[str, Any]:
+    """Row count, column schema and a markdown preview for a table materialization."""
+    return {
+        "dagster/row_count": MetadataValue.int(len(frame)),
+        "dagster/column_schema": table_schema(table),
+        "preview": MetadataValue.md(preview_markdown(frame, preview_columns)),
+    }
+
+
+def embedded_png(png: bytes, caption: str) -> MetadataValue:
+    """A markdown value that renders ``png`` inline in the materialization view."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return MetadataValue.md(f"**{caption}**\n\n![{caption}](data:image/png;base64,{encoded})")

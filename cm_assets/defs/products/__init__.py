@@ -1,0 +1,1 @@
+"""Per-plume products (L3A rasters and outlines) and their statistics."""

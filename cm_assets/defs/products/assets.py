@@ -1,0 +1,211 @@
+"""The ``plume_products`` asset: the seven per-plume products stored locally, with statistics."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import rasterio
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from cm_assets.carbonmapper.assets import geometry_from_geojson
+from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable, RecordError
+from cm_assets.carbonmapper.geo import GeoArray
+from cm_assets.carbonmapper.models import PlumeRecord
+from cm_assets.carbonmapper.products import PLUME_PRODUCTS, alpha_outline
+from cm_assets.defs import checks, plots
+from cm_assets.defs.catalog.assets import catalog_path, fetch_payloads_by_day
+from cm_assets.defs.metadata import embedded_png, table_metadata
+from cm_assets.defs.partitions import observation_days
+from cm_assets.defs.products import stats
+from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.storage import Storage, save_with
+from cm_assets.warehouse.schema import conform
+
+PRODUCT_FILES = {name: key for name, (_family, key) in PLUME_PRODUCTS.items()}
+PRODUCT_CHECKS = ["valid_outlines", "raster_nodata_fraction", "ime_agreement"]
+PREVIEW = ["plume_id", "mask_pixels", "max_enhancement", "outline_area_m2", "emission_auto",
+           "emission_recomputed", "emission_ratio", "missing_assets"]
+
+
+class ProductsConfig(Config):
+    workers: int = Field(default=4, description="Plumes fetched concurrently.")
+    plots: bool = Field(default=True, description="Render each plume's four-panel quick-look PNG.")
+
+
+def products_path(day: str) -> str:
+    return f"products/day={day}.parquet"
+
+
+def quicklook_path(plume_id: str) -> str:
+    return f"plots/plumes/{plume_id}/quicklook.png"
+
+
+def _load_raster(path: str) -> GeoArray:
+    with rasterio.open(path) as dataset:
+        return GeoArray.read(dataset)
+
+
+def _load_outline(path: str):
+    with open(path, "rb") as fh:
+        return geometry_from_geojson(json.load(fh))
+
+
+def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: bool) -> dict:
+    """Store one plume's seven products unchanged and measure them; a missing asset is listed."""
+    products = client.plume_products(record)
+    missing: list[str] = []
+    row: dict = {"plume_id": record.plume_id, "observation_day": day,
+                 "emission_version": record.emission_version, "emission_auto": record.emission_auto}
+    loaded: dict = {}
+    for name, filename in PRODUCT_FILES.items():
+        try:
+            path = save_with(store, lambda target, name=name: products.save(name, target),
+                             f"products/{record.plume_id}/{filename}")
+        except ProductNotAvailable:
+            missing.append(name)
+            loaded[name] = None
+            continue
+        row[f"{name}_path"] = path
+        local = path if store.is_local else None
+        if local is None:
+            loaded[name] = getattr(products, name)
+        else:
+            loaded[name] = _load_raster(local) if filename.endswith(".tif") else _load_outline(local)
+    outline = loaded["outline"]
+    if outline is None and loaded["mask"] is not None:
+        outline = alpha_outline(loaded["mask"])
+    row.update(stats.mask_stats(loaded["mask"]))
+    row.update(stats.concentration_stats(loaded["concentrations"]))
+    row.update(stats.ime_stats(loaded["ime_concentrations"], record.wind_speed_avg_auto, str(record.gas),
+                               str(record.instrument), record.emission_auto))
+    row.update(geometry=outline, ime_geometry=loaded["ime_outline"],
+               outline_area_m2=stats.geodesic_area_m2(outline),
+               ime_outline_area_m2=stats.geodesic_area_m2(loaded["ime_outline"]),
+               missing_assets=",".join(missing) or None, n_missing=len(missing))
+    if with_plot:
+        png = plots.plume_quicklook(record.plume_id, loaded["mask"], loaded["concentrations"],
+                                    loaded["ime_concentrations"], loaded["rgb"], outline)
+        row["quicklook_png"] = store.write_bytes(quicklook_path(record.plume_id), png)
+    return row
+
+
+def _reusable(store: Storage, day: str) -> dict[tuple[str, str], dict]:
+    """Rows of the previous run of ``day`` that are complete and whose files are still on disk."""
+    if not store.exists(products_path(day)):
+        return {}
+    previous = store.read_parquet(products_path(day))
+    rows = {}
+    for row in previous.to_dict("records"):
+        paths = [row.get(f"{key}_path") for key in PRODUCT_FILES]
+        if pd.isna(row.get("error")) and all(pd.isna(p) or store.exists(_rel(store, p)) for p in paths):
+            rows[(row["plume_id"], row["emission_version"])] = row
+    return rows
+
+
+def _rel(store: Storage, uri: str) -> str:
+    return str(uri)[len(store.uri("")):].lstrip("/")
+
+
+def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
+                   config: ProductsConfig, log) -> pd.DataFrame:
+    """The products table of one day (previous complete rows of unchanged plumes are reused)."""
+    reuse = _reusable(store, day)
+
+    def one(record: PlumeRecord) -> dict:
+        known = reuse.get((record.plume_id, record.emission_version))
+        if known is not None:
+            return known
+        try:
+            return plume_row(client, record, store, day, config.plots)
+        except CarbonMapperError as error:
+            log.warning(f"{record.plume_id}: products failed: {error}")
+            return {"plume_id": record.plume_id, "observation_day": day, "error": str(error),
+                    "emission_version": record.emission_version, "emission_auto": record.emission_auto}
+
+    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        rows = list(pool.map(one, records))
+    return conform(pd.DataFrame(rows), "plume_products")
+
+
+def records_by_day(client, store: Storage, days: list[str]) -> dict[str, list[PlumeRecord]]:
+    """Typed records (with fresh signed URLs) of the plumes in each day's catalog partition."""
+    payloads = fetch_payloads_by_day(client, days)
+    return {day: day_records(store, day, payloads[day]) for day in days}
+
+
+def day_records(store: Storage, day: str, payloads: list[dict]) -> list[PlumeRecord]:
+    """The parseable ``payloads`` of plumes that are in the day's catalog partition."""
+    if not store.exists(catalog_path(day)):
+        return []
+    wanted = set(store.read_columns(catalog_path(day), ["plume_id"])["plume_id"])
+    records = {}
+    for payload in payloads:
+        try:
+            record = PlumeRecord.parse(payload)
+        except RecordError:
+            continue
+        if record.plume_id in wanted:
+            records[record.plume_id] = record
+    return [records[k] for k in sorted(records)]
+
+
+def products_checks(frame: pd.DataFrame) -> list:
+    return [checks.check_geometries(frame, ("geometry", "ime_geometry"), "valid_outlines"),
+            checks.check_nodata(frame, "concentrations_nodata_fraction", "raster_nodata_fraction"),
+            checks.check_ime_agreement(frame)]
+
+
+def picture_metadata(frame: pd.DataFrame, png_column: str, caption: str) -> dict:
+    """Link to the most significant picture and embed a small copy of it."""
+    if frame.empty or png_column not in frame or frame[png_column].isna().all():
+        return {}
+    ranked = frame.dropna(subset=[png_column])
+    if "emission_auto" in ranked and ranked["emission_auto"].notna().any():
+        ranked = ranked.sort_values("emission_auto", ascending=False, na_position="last")
+    top = ranked.iloc[0]
+    with open(top[png_column], "rb") as fh:
+        png = fh.read()
+    return {f"{png_column}_top": MetadataValue.path(top[png_column]),
+            f"{png_column}_preview": embedded_png(plots.thumbnail(png), f"{caption}: {top['plume_id']}")}
+
+
+@asset(
+    partitions_def=observation_days,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=["plume_catalog"],
+    group_name="products",
+    kinds={"geoparquet", "cog"},
+    check_specs=[AssetCheckSpec(name, asset="plume_products") for name in PRODUCT_CHECKS],
+)
+def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbonmapper: CarbonMapperResource,
+                   storage: StorageResource) -> MaterializeResult:
+    """For every plume of the day: the mask, concentrations, IME concentrations, IME mask and rgb
+    rasters (COG) and both outlines (GeoJSON) under products/{plume_id}/, with mask pixels,
+    enhancement max/mean/sum, geodesic outline areas (m²), IME and the emission recomputed with
+    cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
+    Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
+    store = storage.storage()
+    client = carbonmapper.get_client()
+    frames = []
+    records = records_by_day(client, store, list(context.partition_keys))
+    for day in context.partition_keys:
+        table = build_products(client, records[day], store, day, config, context.log)
+        store.write_parquet(table, products_path(day))
+        frames.append(table)
+    frame = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), "plume_products")
+    metadata = table_metadata(frame, "plume_products", PREVIEW)
+    metadata.update({"missing_assets": int(frame["n_missing"].fillna(0).gt(0).sum()),
+                     "errors": int(frame["error"].notna().sum()),
+                     "path": MetadataValue.path(store.uri(products_path(context.partition_keys[-1])))})
+    if store.is_local:
+        metadata.update(picture_metadata(frame, "quicklook_png", "Quick-look"))
+    return MaterializeResult(metadata=metadata, check_results=products_checks(frame))

@@ -1,0 +1,169 @@
+"""The ``scene_crops`` asset: windowed crops of each plume's parent L2B scene."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import pandas as pd
+import rasterio
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+from shapely.geometry import box
+
+from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable, SceneNotPublished
+from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
+from cm_assets.carbonmapper.models import PlumeRecord
+from cm_assets.defs import checks, plots
+from cm_assets.defs.catalog.assets import catalog_path
+from cm_assets.defs.freshness.give_up import unpublished_scene_status
+from cm_assets.defs.metadata import table_metadata
+from cm_assets.defs.partitions import observation_days
+from cm_assets.defs.products.assets import picture_metadata, products_path, records_by_day
+from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.scenes.stats import crop_stats
+from cm_assets.defs.storage import Storage, write_cog
+from cm_assets.warehouse.schema import conform
+
+BANDS = {"cmf": "cmf", "uncertainty": "uncertainty", "rgb": "rgb", "artifact-mask": "artifact_mask"}
+CROP_CHECKS = ["crop_nodata_fraction", "artifact_overlap"]
+PREVIEW = ["plume_id", "scene_name", "status", "crop_height", "crop_width", "resolution_m",
+           "artifact_fraction", "snr_max"]
+
+
+class CropConfig(Config):
+    pad_px: int = Field(
+        default=64, description="Pixels of context added around the plume outline on each side.")
+    workers: int = Field(default=4, description="Plumes cropped concurrently.")
+    plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
+
+
+def crops_path(day: str) -> str:
+    return f"crops/day={day}.parquet"
+
+
+def comparison_path(plume_id: str) -> str:
+    return f"plots/plumes/{plume_id}/l3a_vs_l2b.png"
+
+
+def _read_local(path: object) -> GeoArray | None:
+    if path is None or pd.isna(path):
+        return None
+    with rasterio.open(str(path)) as dataset:
+        return GeoArray.read(dataset)
+
+
+def crop_row(client, record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
+             config: CropConfig) -> dict:
+    """Crop the plume's L2B parent around ``outline``; an unpublished scene is 'deferred'."""
+    row = {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
+           "checked_at": datetime.now(timezone.utc), "pad_px": config.pad_px}
+    try:
+        scene = client.scene_for_plume(record)
+    except SceneNotPublished as error:
+        return {**row, "status": unpublished_scene_status(day, row["checked_at"]), "reason": str(error)}
+    crops: dict[str, GeoArray | None] = {}
+    for band, column in BANDS.items():
+        try:
+            crops[band] = scene.crop(band, outline, pad_px=config.pad_px)
+        except ProductNotAvailable:
+            crops[band] = None
+            continue
+        row[f"{column}_path"] = write_cog(store, crops[band], f"crops/{record.plume_id}/{band}.tif")
+    if crops["cmf"] is None:
+        return {**row, "status": "deferred", "collection": scene.collection, "reason": "cmf not available"}
+    footprint = reproject_geometry(box(*crops["cmf"].bounds), crops["cmf"].crs, "EPSG:4326")
+    row.update(status="ok", collection=scene.collection, geometry=footprint)
+    row.update(crop_stats(crops["cmf"], crops["uncertainty"], crops["artifact-mask"], outline))
+    if config.plots:
+        png = plots.l3a_vs_l2b(record.plume_id, _read_local(l3a_path), crops["cmf"], crops["rgb"],
+                               crops["uncertainty"], outline, config.pad_px)
+        row["comparison_png"] = store.write_bytes(comparison_path(record.plume_id), png)
+    return row
+
+
+def _outlines(store: Storage, day: str) -> pd.DataFrame:
+    """Outline per plume (products outline, else the catalog's plume bounds) and the L3A path."""
+    catalog = store.read_parquet(catalog_path(day)).set_index("plume_id")
+    fallback = {pid: box(r.bounds_west, r.bounds_south, r.bounds_east, r.bounds_north)
+                if pd.notna(r.bounds_west) else r.geometry.buffer(0.005)
+                for pid, r in catalog.iterrows()}
+    frame = pd.DataFrame({"outline": pd.Series(fallback, dtype=object), "l3a_path": None})
+    if store.exists(products_path(day)):
+        products = store.read_parquet(products_path(day)).set_index("plume_id")
+        for pid, r in products.iterrows():
+            if pid in frame.index:
+                if r.geometry is not None and not r.geometry.is_empty:
+                    frame.at[pid, "outline"] = r.geometry
+                frame.at[pid, "l3a_path"] = r.concentrations_path
+    return frame
+
+
+def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, config: CropConfig,
+                log) -> pd.DataFrame:
+    """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried."""
+    outlines = _outlines(store, day) if records else pd.DataFrame()
+    previous = {}
+    if store.exists(crops_path(day)):
+        old = store.read_parquet(crops_path(day))
+        previous = {r["plume_id"]: r for r in old.to_dict("records")
+                    if r["status"] == "ok" and r["pad_px"] == config.pad_px}
+
+    def one(record: PlumeRecord) -> dict:
+        if record.plume_id in previous:
+            return previous[record.plume_id]
+        target = outlines.loc[record.plume_id]
+        try:
+            return crop_row(client, record, target.outline, target.l3a_path, store, day, config)
+        except CarbonMapperError as error:
+            log.warning(f"{record.plume_id}: crop failed: {error}")
+            return {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
+                    "status": "error", "reason": str(error), "checked_at": datetime.now(timezone.utc)}
+
+    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        rows = list(pool.map(one, records))
+    return conform(pd.DataFrame(rows), "scene_crops")
+
+
+@asset(
+    partitions_def=observation_days,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=["plume_catalog", "plume_products"],
+    group_name="scenes",
+    kinds={"geoparquet", "cog"},
+    check_specs=[AssetCheckSpec(name, asset="scene_crops") for name in CROP_CHECKS],
+)
+def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper: CarbonMapperResource,
+                storage: StorageResource) -> MaterializeResult:
+    """Each plume's parent L2B scene (STAC item or derived URLs), cropped around the plume outline
+    with pad_px of context by windowed COG reads: cmf, uncertainty, rgb and artifact-mask under
+    crops/{plume_id}/{band}.tif, with crop shape, native resolution, artifact-mask fraction inside
+    the outline and cmf/uncertainty inside the outline. A scene not yet published is recorded as
+    'deferred' and retried by the next run of the day (after the give-up age: 'gave_up').
+    Table: crops/day=YYYY-MM-DD.parquet."""
+    store = storage.storage()
+    client = carbonmapper.get_client()
+    frames = []
+    records = records_by_day(client, store, list(context.partition_keys))
+    for day in context.partition_keys:
+        table = build_crops(client, records[day], store, day, config, context.log)
+        store.write_parquet(table, crops_path(day))
+        frames.append(table)
+    frame = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), "scene_crops")
+    status = frame["status"].value_counts().to_dict()
+    metadata = table_metadata(frame, "scene_crops", PREVIEW)
+    metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),
+                     "deferred": int(status.get("deferred", 0)),
+                     "path": MetadataValue.path(store.uri(crops_path(context.partition_keys[-1])))})
+    if store.is_local:
+        by_signal = frame.assign(emission_auto=frame["snr_max"])  # rank pictures by signal/uncertainty
+        metadata.update(picture_metadata(by_signal, "comparison_png", "L3A vs L2B"))
+    return MaterializeResult(metadata=metadata, check_results=[
+        checks.check_nodata(frame, "cmf_nodata_fraction", "crop_nodata_fraction"),
+        checks.check_artifact_overlap(frame)])

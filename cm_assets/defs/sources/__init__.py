@@ -1,0 +1,1 @@
+"""Sources (DBSCAN clusters) around the materialized plumes, attribution and per-source statistics."""

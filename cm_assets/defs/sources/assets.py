@@ -1,0 +1,132 @@
+"""The ``sources`` and ``source_stats`` assets (not partitioned: they span every materialized day)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+from shapely.geometry import Point
+
+from cm_assets.carbonmapper.errors import SourceNotFound
+from cm_assets.defs import plots
+from cm_assets.defs.metadata import embedded_png, table_metadata
+from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.sources.build import attribution, regional_bboxes, source_statistics
+from cm_assets.defs.storage import Storage
+from cm_assets.warehouse.schema import conform
+
+SOURCES = "sources/sources.parquet"
+PLUME_SOURCES = "sources/plume_sources.parquet"
+SOURCE_STATS = "sources/source_stats.parquet"
+
+
+def timeline_path(source_name: str) -> str:
+    return f"plots/sources/{source_name}.png"
+
+
+def materialized_plumes(store: Storage) -> pd.DataFrame:
+    """plume_id, gas, lon, lat of every catalog partition on disk."""
+    return store.read_columns("catalog/day=*.parquet", ["plume_id", "gas", "lon", "lat"])
+
+
+def _summary_row(summary) -> dict:
+    point = summary.point
+    parts = summary.source_name.split("_")
+    eps = parts[2][:-1] if len(parts) > 2 and parts[2].endswith("m") else None
+    return {"source_name": summary.source_name, "gas": summary.gas, "sector": summary.sector,
+            "eps_m": eps, "lon": point.x if point else None, "lat": point.y if point else None,
+            "plume_count": summary.plume_count, "persistence": summary.persistence,
+            "emission_auto": summary.emission_auto,
+            "emission_uncertainty_auto": summary.emission_uncertainty_auto,
+            "plume_ids": list(summary.plume_ids), "geometry": Point(point.x, point.y) if point else None}
+
+
+class SourcesConfig(Config):
+    region_deg: float = Field(
+        default=5.0, description="Grid cell (degrees) grouping plumes into regional source queries.")
+
+
+@asset(deps=["plume_catalog"], group_name="sources", kinds={"geoparquet"})
+def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper: CarbonMapperResource,
+            storage: StorageResource) -> MaterializeResult:
+    """Carbon Mapper sources around every materialized plume (one source listing per regional box
+    of plumes, never a globe-spanning box) and the plume → source attribution table.
+    Files: sources/sources.parquet, sources/plume_sources.parquet."""
+    store = storage.storage()
+    client = carbonmapper.get_client()
+    plumes = materialized_plumes(store)
+    boxes = regional_bboxes(plumes["lon"], plumes["lat"], config.region_deg)
+    found: dict[str, dict] = {}
+    for bbox in boxes:
+        for summary in client.list_sources(bbox=bbox):
+            found[summary.source_name] = _summary_row(summary)
+    listing = pd.DataFrame(list(found.values()))
+    links = attribution(listing, plumes) if len(listing) else pd.DataFrame(columns=["plume_id", "source_name"])
+    table = conform(listing, "sources").sort_values("source_name").reset_index(drop=True)
+    store.write_parquet(table, SOURCES)
+    store.write_parquet(conform(links, "plume_sources"), PLUME_SOURCES)
+    metadata = table_metadata(table, "sources", ["source_name", "sector", "plume_count", "persistence",
+                                                 "emission_auto"])
+    metadata.update({"regional_queries": len(boxes), "plumes": len(plumes), "attributed_plumes": len(links),
+                     "path": MetadataValue.path(store.uri(SOURCES))})
+    return MaterializeResult(metadata=metadata)
+
+
+def _footprints(client, store: Storage) -> pd.DataFrame:
+    """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources."""
+    table = store.read_parquet(SOURCES)
+    rows = {}
+    for bbox in regional_bboxes(table["lon"], table["lat"]):
+        for scene in client.iter_scene_footprints(bbox=bbox):
+            if scene.bounds:
+                rows[scene.name] = dict(zip(["west", "south", "east", "north"], scene.bounds), name=scene.name)
+    return pd.DataFrame(list(rows.values()), columns=["name", "west", "south", "east", "north"])
+
+
+class SourceStatsConfig(Config):
+    workers: int = Field(default=4, description="Source details fetched concurrently.")
+    plots: bool = Field(default=True, description="Render an emission timeline PNG per source.")
+
+
+@asset(deps=["sources"], group_name="sources", kinds={"geoparquet"})
+def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carbonmapper: CarbonMapperResource,
+                 storage: StorageResource) -> MaterializeResult:
+    """Per source with a materialized plume: detections, distinct days, first/last detection,
+    emission median/p90/max, sensor mix, Carbon Mapper's persistence and site emission, and
+    persistence recomputed from scene coverage (detection scenes / overpasses whose footprint
+    covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/."""
+    store = storage.storage()
+    client = carbonmapper.get_client()
+    names = sorted(set(store.read_parquet(PLUME_SOURCES)["source_name"])) if store.exists(PLUME_SOURCES) else []
+    footprints = _footprints(client, store) if names else pd.DataFrame()
+
+    def one(name: str) -> dict | None:
+        try:
+            detail = client.get_source(name)
+        except SourceNotFound:
+            context.log.warning(f"source {name} no longer exists (re-clustered)")
+            return None
+        row, detections = source_statistics(detail, footprints)
+        if config.plots:
+            png = plots.source_timeline(name, detections, detail.emission_auto)
+            row["timeline_png"] = store.write_bytes(timeline_path(name), png)
+        return row
+
+    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        rows = [r for r in pool.map(one, names) if r is not None]
+    table = conform(pd.DataFrame(rows), "source_stats")
+    if len(table):
+        table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)
+    store.write_parquet(table, SOURCE_STATS)
+    metadata = table_metadata(table, "source_stats", ["source_name", "detections", "distinct_days",
+                                                      "emission_median", "site_emission", "cm_persistence",
+                                                      "persistence_recomputed"])
+    metadata.update({"overpass_footprints": len(footprints), "path": MetadataValue.path(store.uri(SOURCE_STATS))})
+    top = table.dropna(subset=["timeline_png"]).head(1)
+    if store.is_local and len(top):
+        path = top["timeline_png"].iloc[0]
+        with open(path, "rb") as fh:
+            metadata["timeline_top"] = MetadataValue.path(path)
+            metadata["timeline_preview"] = embedded_png(plots.thumbnail(fh.read()),
+                                                        f"Emission timeline: {top['source_name'].iloc[0]}")
+    return MaterializeResult(metadata=metadata)

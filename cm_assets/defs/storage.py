@@ -1,0 +1,137 @@
+"""Data-root storage (local path or fsspec URL) with atomic writes."""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class Storage:
+    """Files under one data root. Writes go to a hidden temporary name, then a rename publishes them,
+    so a killed run never leaves a half-written file under a published name."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root.rstrip("/") or "/"
+        self.fs, self._base = fsspec.core.url_to_fs(self.root)
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+
+    def uri(self, rel: str) -> str:
+        """Path (local) or URL (remote) of ``rel`` under the root."""
+        if self.is_local:
+            return str(Path(self._base) / rel)
+        return posixpath.join(self.root, rel)
+
+    def _full(self, rel: str) -> str:
+        return posixpath.join(self._base, rel)
+
+    def exists(self, rel: str) -> bool:
+        return self.fs.exists(self._full(rel))
+
+    def remove(self, rel: str) -> None:
+        """Delete ``rel`` if it exists."""
+        if self.fs.exists(self._full(rel)):
+            self.fs.rm(self._full(rel))
+
+    def glob(self, pattern: str) -> list[str]:
+        """Relative paths matching ``pattern``, sorted."""
+        base = self._base.rstrip("/") + "/"
+        return sorted(p[len(base):] if p.startswith(base) else p
+                      for p in self.fs.glob(self._full(pattern)))
+
+    @contextmanager
+    def atomic(self, rel: str) -> Iterator[str]:
+        """Yield a temporary full path next to ``rel``; on success rename it to ``rel``."""
+        target = self._full(rel)
+        parent, name = posixpath.split(target)
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = posixpath.join(parent, f".{name}.{uuid.uuid4().hex}.tmp")
+        try:
+            yield tmp
+            if self.is_local:
+                os.replace(tmp, target)
+            else:
+                self.fs.mv(tmp, target)
+        finally:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+
+    def write_bytes(self, rel: str, data: bytes) -> str:
+        with self.atomic(rel) as tmp, self.fs.open(tmp, "wb") as fh:
+            fh.write(data)
+        return self.uri(rel)
+
+    def write_parquet(self, frame: pd.DataFrame, rel: str) -> str:
+        """Write ``frame`` (GeoParquet when it is a GeoDataFrame) atomically."""
+        buffer = io.BytesIO()
+        if isinstance(frame, gpd.GeoDataFrame):
+            frame.to_parquet(buffer, index=False, schema_version="1.0.0", compression="zstd")
+        else:
+            frame.to_parquet(buffer, index=False, compression="zstd")
+        return self.write_bytes(rel, buffer.getvalue())
+
+    def put_file(self, local_path: str | os.PathLike, rel: str) -> str:
+        """Publish a finished local file under ``rel`` atomically."""
+        with open(local_path, "rb") as fh:
+            return self.write_bytes(rel, fh.read())
+
+    def read_parquet(self, rel: str) -> pd.DataFrame:
+        """Read a table; GeoParquet comes back as a GeoDataFrame."""
+        with self.fs.open(self._full(rel), "rb") as fh:
+            data = fh.read()
+        meta = pq.read_schema(io.BytesIO(data)).metadata or {}
+        if b"geo" in meta:
+            return gpd.read_parquet(io.BytesIO(data))
+        return pd.read_parquet(io.BytesIO(data))
+
+    def read_columns(self, pattern: str, columns: list[str]) -> pd.DataFrame:
+        """Only ``columns`` of every table matching ``pattern`` (cheap at catalog scale)."""
+        files = [self._full(rel) for rel in self.glob(pattern)]
+        if not files:
+            return pd.DataFrame(columns=columns)
+        tables = [pq.read_table(f, columns=columns, filesystem=self.fs) for f in files]
+        return pa.concat_tables(tables).to_pandas()
+
+    def read_tables(self, pattern: str) -> pd.DataFrame:
+        """Concatenate every table matching ``pattern`` (empty frame when none)."""
+        frames = [self.read_parquet(rel) for rel in self.glob(pattern)]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame()
+        merged = pd.concat(frames, ignore_index=True)
+        if isinstance(frames[0], gpd.GeoDataFrame):
+            return gpd.GeoDataFrame(merged, geometry=frames[0].geometry.name, crs=frames[0].crs)
+        return merged
+
+
+def write_cog(store: Storage, raster, rel: str) -> str:
+    """Publish a ``GeoArray`` as a COG under ``rel`` (atomic both locally and remotely)."""
+    if store.is_local:
+        return str(raster.to_cog(store.uri(rel)))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = raster.to_cog(Path(tmp) / Path(rel).name)
+        return store.put_file(local, rel)
+
+
+def save_with(store: Storage, save, rel: str) -> str:
+    """Publish a file that ``save(local_path)`` writes atomically itself (the client's downloads)."""
+    if store.is_local:
+        return str(save(store.uri(rel)))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = save(Path(tmp) / Path(rel).name)
+        return store.put_file(local, rel)

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse (views over the GeoParquet tables) and the refresh jobs."""

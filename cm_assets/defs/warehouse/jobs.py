@@ -1,0 +1,32 @@
+"""Jobs: ``refresh_days`` (day chain + warehouse), ``refresh_warehouse`` (sources + warehouse) and
+``refresh_all`` (everything, for a range of days in one run)."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+from cm_assets.defs.partitions import observation_days
+
+DAY_ASSETS = ["plume_catalog", "plume_products", "scene_crops"]
+
+refresh_days = define_asset_job(
+    "refresh_days",
+    selection=AssetSelection.assets(*DAY_ASSETS, "warehouse"),
+    partitions_def=observation_days,
+    description="Materialize the day partitions (catalog, products, crops) and refresh the warehouse "
+                "views. Request one run per day, or one run for a range of days (single-run backfill).",
+)
+
+refresh_warehouse = define_asset_job(
+    "refresh_warehouse",
+    selection=AssetSelection.assets("sources", "source_stats", "warehouse"),
+    description="Refresh the sources around every materialized plume, their statistics and the views.",
+)
+
+refresh_all = define_asset_job(
+    "refresh_all",
+    selection=AssetSelection.assets(*DAY_ASSETS, "sources", "source_stats", "warehouse"),
+    partitions_def=observation_days,
+    description="The whole graph for one day or a range of days in one run: the day chain, then "
+                "sources, source statistics and the warehouse views (used by `cm-assets demo`).",
+)

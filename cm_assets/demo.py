@@ -1,0 +1,106 @@
+"""``cm-assets demo``: replica → whole asset graph for the last N days in one run → DuckDB summary."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import requests
+from dagster import DagsterInstance
+
+from cm_assets.warehouse.sql import format_table, run_query
+
+SUMMARY_QUERIES = {
+    "Plumes per instrument": """
+        SELECT instrument, instrument_name, gas, count(*) AS plumes,
+               round(median(emission_auto), 1) AS median_kg_h
+        FROM plumes GROUP BY ALL ORDER BY plumes DESC""",
+    "Top sources by site emission": """
+        SELECT source_name, detections, distinct_days, round(site_emission, 1) AS site_kg_h,
+               round(cm_persistence, 2) AS cm_persistence,
+               round(persistence_recomputed, 2) AS persistence_recomputed
+        FROM source_stats ORDER BY site_emission DESC NULLS LAST LIMIT 10""",
+    "Deferred scenes": "SELECT plume_id, scene_name, observation_day FROM deferred_scenes ORDER BY 1 LIMIT 20",
+    "Quarantined records": "SELECT partition, plume_id, reason FROM quarantine ORDER BY 1, 2 LIMIT 20",
+    "Products and crops": """
+        SELECT (SELECT count(*) FROM plume_products WHERE error IS NULL) AS plumes_with_products,
+               (SELECT count(*) FROM plume_products WHERE n_missing > 0) AS with_missing_assets,
+               (SELECT count(*) FROM scene_crops WHERE status = 'ok') AS crops_ok,
+               (SELECT count(*) FROM scene_crops WHERE status = 'deferred') AS crops_deferred,
+               (SELECT count(*) FROM plume_products
+                 WHERE abs(emission_ratio - 1) > 0.05) AS ime_disagreements""",
+}
+
+
+def day_range(last_day: date, days: int) -> tuple[str, str]:
+    return (last_day - timedelta(days=days - 1)).isoformat(), last_day.isoformat()
+
+
+def replica_today(admin_url: str) -> date:
+    """The replica clock's current UTC day."""
+    now = requests.get(f"{admin_url}/clock", timeout=10).json()["now"]
+    return date.fromisoformat(now[:10])
+
+
+def materialize_days(first: str, last: str, instance: DagsterInstance | None = None):
+    """Materialize every asset for days ``first``..``last`` as one run (single-run backfill)."""
+    from cm_assets.definitions import build_definitions
+
+    job = build_definitions().resolve_job_def("refresh_all")
+    return job.execute_in_process(tags=range_tags(first, last), instance=instance or DagsterInstance.ephemeral())
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags of a single-run backfill over the partitions ``first``..``last``."""
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+def print_summary(database: str) -> None:
+    for title, query in SUMMARY_QUERIES.items():
+        columns, rows = run_query(database, query)
+        print(f"\n== {title} ==")
+        print(format_table(columns, rows))
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+@contextmanager
+def environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set (or unset, for None) environment variables for the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            _set_env(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set_env(name, value)
+
+
+def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int = 7) -> int:
+    from cm_assets.replica.process import ReplicaProcess
+
+    root = Path(data_root)
+    replica = ReplicaProcess(root / "replica", seed=seed, scale=scale)
+    try:
+        replica.start()
+        client_env = {"CARBONMAPPER_API_URL": replica.api_url, "CARBONMAPPER_EMAIL": replica.email,
+                      "CARBONMAPPER_PASSWORD": replica.password, "CARBONMAPPER_TOKEN": None,
+                      "CM_ASSETS_DATA_ROOT": str(root)}
+        with environment(client_env):
+            first, last = day_range(replica_today(replica.admin_url), days)
+            print(f"replica ({scale}) at {replica.api_url}; materializing {first} .. {last} in one run")
+            result = materialize_days(first, last)
+            print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
+            print_summary(os.environ.get("CM_ASSETS_WAREHOUSE", str(root / "cm.duckdb")))
+        return 0 if result.success else 1
+    finally:
+        replica.stop()

@@ -1,0 +1,1 @@
+"""DuckDB warehouse: spatial-enabled connections, views over the GeoParquet tables, read-only SQL."""

@@ -1,0 +1,42 @@
+"""Read-only SQL against the warehouse, printed as a plain-text table."""
+
+from __future__ import annotations
+
+import os
+
+from cm_assets.warehouse.db import connect_retrying
+
+
+def run_query(database: str | os.PathLike, query: str) -> tuple[list[str], list[tuple]]:
+    """Run ``query`` on a read-only connection; geometries come back as WKT."""
+    con = connect_retrying(database, read_only=True, timeout_s=30.0)
+    try:
+        cursor = con.execute(query)
+        if cursor.description is None:
+            return [], []
+        columns = [d[0] for d in cursor.description]
+        return columns, cursor.fetchall()
+    finally:
+        con.close()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def format_table(columns: list[str], rows: list[tuple], max_rows: int = 200) -> str:
+    """A fixed-width table with a row count footer."""
+    cells = [[_cell(v) for v in row] for row in rows[:max_rows]]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = lambda values: " | ".join(v.ljust(w) for v, w in zip(values, widths))  # noqa: E731
+    out = [line(columns), "-+-".join("-" * w for w in widths), *(line(r) for r in cells)]
+    more = f" (first {max_rows} shown)" if len(rows) > max_rows else ""
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{more})")
+    return "\n".join(out)

@@ -1,0 +1,67 @@
+"""The Dagster UI of the running instance, in headless Chromium: asset graph, partitions, pictures."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect, sync_playwright
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page(dagster_dev) -> Iterator[Page]:
+    """A fresh Chromium profile on the instance, with the first-visit popup dismissed."""
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900})
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        page.goto(f"{dagster_dev.url}/asset-groups")
+        dismiss_popup(page)
+        try:
+            yield page
+        finally:
+            context.close()
+
+
+def dismiss_popup(page: Page) -> None:
+    """Skip the community sign-up dialog when it shows (only once per instance)."""
+    try:
+        page.get_by_role("button", name="Skip").click(timeout=10_000)
+    except PlaywrightError:
+        return
+    expect(page.get_by_role("button", name="Skip")).to_have_count(0)
+
+
+def test_asset_graph_renders(page, dagster_dev, artifacts):
+    page.goto(f"{dagster_dev.url}/assets/plume_catalog?view=lineage")
+    for asset in ("plume_catalog", "plume_products", "scene_crops", "warehouse"):
+        expect(page.get_by_text(asset, exact=True).first).to_be_visible()
+    page.screenshot(path=str(artifacts / "asset-graph.png"))
+
+
+def test_catalog_partitions_render(page, dagster_dev, materialized_day, artifacts):
+    page.goto(f"{dagster_dev.url}/assets/plume_catalog?view=partitions")
+    expect(page.get_by_text("Materialized (", exact=False).first).to_be_visible()
+    assert "Materialized (0)" not in page.locator("body").inner_text()
+    page.get_by_text(materialized_day["day"], exact=True).first.click()
+    expect(page.get_by_text(materialized_day["run_id"][:8]).first).to_be_visible()  # its latest run
+    page.screenshot(path=str(artifacts / "plume-catalog-partitions.png"))
+
+
+def test_materialization_pictures_render(page, dagster_dev, materialized_day, artifacts):
+    page.goto(f"{dagster_dev.url}/assets/plume_products?view=events")
+    page.get_by_text("[Show Markdown]").first.click()
+    picture = page.locator("img[src^='data:image/png']").first
+    expect(picture).to_be_visible()
+    width, height = picture.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert width > 50 and height > 50  # decoded, not a broken image
+    page.screenshot(path=str(artifacts / "plume-products-picture.png"))

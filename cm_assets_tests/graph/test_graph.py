@@ -1,0 +1,118 @@
+"""The whole asset graph against the replica: real files, real checks, real DuckDB."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import rasterio
+from dagster import AssetKey
+
+from cm_assets.carbonmapper import CarbonMapperClient
+from cm_assets.defs.partitions import day_window
+from cm_assets.warehouse.sql import run_query
+
+ERROR_CHECKS = {"schema", "unique_plume_ids", "valid_geometries", "non_negative_emissions",
+                "valid_outlines", "raster_nodata_fraction", "crop_nodata_fraction"}
+
+
+def _partitions(result, asset: str) -> set[str]:
+    return {e.partition for e in result.get_asset_materialization_events()
+            if e.asset_key == AssetKey(asset)}
+
+
+def test_one_run_materializes_every_partition_and_asset(built):
+    assert built.result.success
+    assert len(built.instance.get_run_records()) == 1
+    days = set(pd.date_range(built.days[0], built.days[-1]).strftime("%Y-%m-%d"))
+    for asset in ("plume_catalog", "plume_products", "scene_crops"):
+        assert _partitions(built.result, asset) == days
+    for asset in ("sources", "source_stats", "warehouse"):
+        assert _partitions(built.result, asset) == {None}
+
+
+def test_catalog_holds_every_published_plume_of_the_day(built, replica):
+    client = CarbonMapperClient(replica.api_url, email=replica.email, password=replica.password)
+    for day in built.days:
+        expected = {p["plume_id"] for gas in ("CH4", "CO2")
+                    for p in client.iter_plume_payloads(gas=gas, observed=day_window(day))}
+        frame = built.store.read_parquet(f"catalog/day={day}.parquet")
+        assert set(frame["plume_id"]) == expected and len(frame) == len(expected)
+        assert frame.crs.to_epsg() == 4326 and frame["scene_name"].notna().all()
+        assert (frame["observation_day"] == day).all()
+
+
+def test_checks_follow_the_assets_and_pass(built):
+    evaluations = {e.check_name: e for e in built.result.get_asset_check_evaluations()}
+    assert ERROR_CHECKS | {"ime_agreement", "artifact_overlap"} == set(evaluations)
+    failed = {name for name in ERROR_CHECKS if not evaluations[name].passed}
+    assert not failed, {name: evaluations[name].metadata for name in failed}
+
+
+def test_products_are_stored_and_measured(built):
+    frame = built.store.read_tables("products/day=*.parquet")
+    assert len(frame) and frame["error"].isna().all()
+    for row in frame.itertuples():
+        with rasterio.open(row.concentrations_path) as dataset:
+            assert dataset.count == 1 and dataset.crs is not None
+        assert json.loads(open(row.outline_path).read())["type"] in ("Polygon", "MultiPolygon", "Feature",
+                                                                      "FeatureCollection")
+        assert open(row.quicklook_png, "rb").read(4) == b"\x89PNG"
+    assert (frame["outline_area_m2"] > 0).all() and (frame["mask_pixels"] > 0).all()
+    ratios = frame["emission_ratio"].dropna()
+    assert len(ratios) and ((ratios - 1).abs() < 0.05).mean() >= 0.5
+
+
+def test_scene_crops_are_windowed_cogs_or_deferred(built):
+    frame = built.store.read_tables("crops/day=*.parquet")
+    assert set(frame["status"]) <= {"ok", "deferred", "gave_up"}
+    ok = frame[frame["status"] == "ok"]
+    assert len(ok), "expected at least one published L2B scene in the test days"
+    for row in ok.itertuples():
+        with rasterio.open(row.cmf_path) as dataset:
+            assert (dataset.height, dataset.width) == (row.crop_height, row.crop_width)
+            assert dataset.height >= 2 * 64 and dataset.width >= 2 * 64  # pad on both sides
+        assert open(row.comparison_png, "rb").read(4) == b"\x89PNG"
+    assert ok["resolution_m"].gt(0).all() and ok["snr_max"].notna().all()
+
+
+def test_materializations_carry_schema_preview_and_pictures(built):
+    events = {e.asset_key.to_user_string(): e for e in built.result.get_asset_materialization_events()}
+    catalog = events["plume_catalog"].materialization.metadata
+    assert {"dagster/row_count", "dagster/column_schema", "preview"} <= set(catalog)
+    products = events["plume_products"].materialization.metadata
+    assert "data:image/png;base64," in products["quicklook_png_preview"].value
+    stats = events["source_stats"].materialization.metadata
+    if "timeline_preview" in stats:
+        assert "data:image/png;base64," in stats["timeline_preview"].value
+
+
+def test_warehouse_views_join_everything(built):
+    counts = dict(run_query(built.database, """
+        SELECT 'plumes', count(*) FROM plumes UNION ALL SELECT 'enriched', count(*) FROM plumes_enriched
+        UNION ALL SELECT 'products', count(*) FROM plume_products
+        UNION ALL SELECT 'crops', count(*) FROM scene_crops
+        UNION ALL SELECT 'sources', count(*) FROM sources
+        UNION ALL SELECT 'stats', count(*) FROM source_stats""")[1])
+    assert counts["plumes"] == counts["enriched"] == counts["products"] == counts["crops"] > 0
+    assert counts["sources"] >= counts["stats"]
+    _, rows = run_query(built.database, """
+        SELECT count(*) FROM plumes_enriched p JOIN sources s USING (source_name)
+        WHERE ST_Distance_Sphere(p.geometry, s.geometry) < 5000""")
+    _, attributed = run_query(built.database, "SELECT count(*) FROM plume_sources")
+    assert rows[0][0] == attributed[0][0]
+    _, stats = run_query(built.database, "SELECT min(detections), min(persistence_recomputed), "
+                                         "max(persistence_recomputed) FROM source_stats")
+    if stats[0][0] is not None:
+        assert stats[0][0] >= 1 and 0 < stats[0][1] <= stats[0][2] <= 1
+
+
+def test_documented_queries_run(built):
+    text = (Path(__file__).parents[2] / "docs" / "pipeline.md").read_text()
+    queries = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
+    assert len(queries) >= 5
+    for query in queries:
+        columns, _ = run_query(built.database, query)
+        assert columns, query
