@@ -86,6 +86,7 @@ def environment(values: dict[str, str | None]) -> Iterator[None]:
 
 
 def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int = 7) -> int:
+    from cm_assets.dev import dagster_home
     from cm_assets.replica.process import ReplicaProcess
 
     root = Path(data_root)
@@ -98,7 +99,8 @@ def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int 
         with environment(client_env):
             first, last = day_range(replica_today(replica.admin_url), days)
             print(f"replica ({scale}) at {replica.api_url}; materializing {first} .. {last} in one run")
-            result = materialize_days(first, last)
+            instance = DagsterInstance.from_config(str(dagster_home(Path.cwd())))
+            result = materialize_days(first, last, instance)
             print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
             print_summary(os.environ.get("CM_ASSETS_WAREHOUSE", str(root / "cm.duckdb")))
         return 0 if result.success else 1

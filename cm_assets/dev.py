@@ -24,8 +24,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _dagster_home(root: Path) -> Path:
-    """A project-local DAGSTER_HOME seeded with the repository's dagster.yaml."""
+def dagster_home(root: Path) -> Path:
+    """``$DAGSTER_HOME`` when set, else the project's ``.dagster_home`` (shared by ``demo`` and
+    ``dev``, so the UI shows the demo's runs) seeded with the repository's dagster.yaml."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"])
     home = root / ".dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copyfile(root / "dagster.yaml", home / "dagster.yaml")
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     with ReplicaProcess(data_root / "replica", scale=args.scale) as replica:
         env = {
             **os.environ,
-            "DAGSTER_HOME": str(_dagster_home(root)),
+            "DAGSTER_HOME": str(dagster_home(root)),
             "CARBONMAPPER_API_URL": replica.api_url,
             "CARBONMAPPER_EMAIL": replica.email,
             "CARBONMAPPER_PASSWORD": replica.password,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dagster import DagsterInstance
+
 from cm_assets.cli import main
 
 
@@ -23,6 +25,9 @@ def _processes_mentioning(text: str) -> list[str]:
 def test_demo_runs_the_graph_and_stops_its_replica(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("CM_ASSETS_WAREHOUSE", raising=False)
     monkeypatch.setenv("CM_ASSETS_DATA_ROOT", "elsewhere")
+    home = tmp_path / "dagster-home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     root = tmp_path / "demo-root"
     assert main(["demo", "--days", "3", "--scale", "tiny", "--data-root", str(root)]) == 0
     out = capsys.readouterr().out
@@ -31,6 +36,9 @@ def test_demo_runs_the_graph_and_stops_its_replica(tmp_path, capsys, monkeypatch
         assert f"== {title} ==" in out
     assert "success" in out
     assert (root / "cm.duckdb").exists()
+    # the run is recorded in the instance `make dev` opens, so the UI shows its materializations
+    runs = DagsterInstance.from_config(str(home)).get_runs()
+    assert len(runs) == 1 and runs[0].is_success
     assert not _processes_mentioning(str(root / "replica"))
     assert os.environ["CM_ASSETS_DATA_ROOT"] == "elsewhere"  # the demo restores the environment
     assert main(["sql", "--db", str(root / "cm.duckdb"), "SELECT count(*) AS n FROM plumes_enriched"]) == 0
