@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import rasterio
 from dagster import AssetKey
 
@@ -109,10 +110,11 @@ def test_warehouse_views_join_everything(built):
         assert stats[0][0] >= 1 and 0 < stats[0][1] <= stats[0][2] <= 1
 
 
-def test_documented_queries_run(built):
-    text = (Path(__file__).parents[2] / "docs" / "pipeline.md").read_text()
+@pytest.mark.parametrize(("document", "at_least"), [("docs/pipeline.md", 5), ("README.md", 3)])
+def test_documented_queries_run(built, document, at_least):
+    text = (Path(__file__).parents[2] / document).read_text()
     queries = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
-    assert len(queries) >= 5
+    assert len(queries) >= at_least
     for query in queries:
         columns, _ = run_query(built.database, query)
         assert columns, query
