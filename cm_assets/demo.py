@@ -45,12 +45,19 @@ def replica_today(admin_url: str) -> date:
     return date.fromisoformat(now[:10])
 
 
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def materialize_days(first: str, last: str, instance: DagsterInstance | None = None):
-    """Materialize every asset for days ``first``..``last`` as one run (single-run backfill)."""
+    """Materialize every asset for days ``first``..``last`` as one run (single-run backfill).
+
+    The console shows warnings only; every event is kept in the instance (the UI's run view).
+    """
     from cm_assets.definitions import build_definitions
 
     job = build_definitions().resolve_job_def("refresh_all")
-    return job.execute_in_process(tags=range_tags(first, last), instance=instance or DagsterInstance.ephemeral())
+    return job.execute_in_process(run_config=QUIET_CONSOLE, tags=range_tags(first, last),
+                                  instance=instance or DagsterInstance.ephemeral())
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:
