@@ -92,7 +92,13 @@ def environment(values: dict[str, str | None]) -> Iterator[None]:
             _set_env(name, value)
 
 
-def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int = 7) -> int:
+def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int = 7,
+        until_days_ago: int = 30) -> int:
+    """Run the demo over ``days`` days ending ``until_days_ago`` days before the replica's today.
+
+    The default window ends 30 days back because L2B scenes publish days to weeks after their
+    plumes (as upstream): the newest days are mostly ``deferred`` crops until those scenes appear.
+    """
     from cm_assets.dev import dagster_home
     from cm_assets.replica.process import ReplicaProcess
 
@@ -104,7 +110,8 @@ def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int 
                       "CARBONMAPPER_PASSWORD": replica.password, "CARBONMAPPER_TOKEN": None,
                       "CM_ASSETS_DATA_ROOT": str(root)}
         with environment(client_env):
-            first, last = day_range(replica_today(replica.admin_url), days)
+            last_day = replica_today(replica.admin_url) - timedelta(days=until_days_ago)
+            first, last = day_range(last_day, days)
             print(f"replica ({scale}) at {replica.api_url}; materializing {first} .. {last} in one run")
             instance = DagsterInstance.from_config(str(dagster_home(Path.cwd())))
             result = materialize_days(first, last, instance)

@@ -30,6 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--scale", default="demo", help="replica world size (tiny|demo|full|N)")
     demo.add_argument("--data-root", default=os.environ.get("CM_ASSETS_DATA_ROOT", "data"))
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--until-days-ago", type=int, default=30,
+                      help="end the window this many days before the replica's today (0 = newest days, "
+                           "whose L2B scenes are mostly not published yet)")
     demo.set_defaults(func=run_demo)
 
 
@@ -58,4 +61,5 @@ def run_sql(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from cm_assets.demo import run
 
-    return run(days=args.days, scale=args.scale, data_root=args.data_root, seed=args.seed)
+    return run(days=args.days, scale=args.scale, data_root=args.data_root, seed=args.seed,
+               until_days_ago=args.until_days_ago)
