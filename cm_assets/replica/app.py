@@ -18,7 +18,8 @@ from cm_assets.replica.limits import RateLimiter
 from cm_assets.replica.rasters import RasterStore
 from cm_assets.replica.server import ReplicaState
 from cm_assets.replica.web import Router
-from cm_assets.replica.world import WorldConfig, build_world
+from cm_assets.replica.world import WorldConfig
+from cm_assets.replica.world_cache import load_or_build
 
 API_PREFIX = "/api/v1"
 
@@ -61,7 +62,7 @@ def build(config: ServeConfig, api_url: str, cdn_url: str
           ) -> tuple[ReplicaState, Router, Router]:
     """The shared state plus the API and CDN route tables."""
     secret = server_secret(config.data_dir)
-    world = build_world(WorldConfig.from_scale(config.scale, config.seed, config.end))
+    world = load_or_build(WorldConfig.from_scale(config.scale, config.seed, config.end), config.data_dir)
     state = ReplicaState(
         world=world,
         rasters=RasterStore(world, config.data_dir / "assets"),

@@ -40,6 +40,7 @@ is not reprocessed with its L3A products.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -51,8 +52,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-import matplotlib.image
 import numpy as np
 import pandas as pd
 import rasterio
@@ -72,7 +71,12 @@ PNG_MAX_SIDE = 115
 CONCENTRATION_PAD_PX = 3
 IME_PAD_PX = 1
 _LOCK_STRIPES = 64
-_COLORMAP = (matplotlib.colormaps["plasma"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype("uint8")
+@functools.cache
+def _colormap() -> np.ndarray:
+    """The plasma colormap as a (256, 3) uint8 table (matplotlib is imported on first use only)."""
+    import matplotlib
+
+    return (matplotlib.colormaps["plasma"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype("uint8")
 
 
 class AssetError(Exception):
@@ -369,7 +373,7 @@ def _colorize(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     shown = mask & np.isfinite(values)
     top = float(np.percentile(values[shown], 98)) if shown.any() else 1.0
     level = np.clip(np.nan_to_num(values) / max(top, 1e-6), 0.0, 1.0)
-    rgb = _COLORMAP[np.rint(level * 255).astype(int)].transpose(2, 0, 1)
+    rgb = _colormap()[np.rint(level * 255).astype(int)].transpose(2, 0, 1)
     rgb = np.maximum(rgb, 1)
     return np.concatenate([np.where(shown, rgb, 0), (shown * 255)[None]]).astype("uint8")
 
@@ -397,6 +401,8 @@ def _write_png(path: Path, data: np.ndarray) -> None:
     """A (bands, h, w) uint8 array as a PNG quicklook, decimated to <= 115 px a side."""
     step = -(-max(data.shape[1:]) // PNG_MAX_SIDE)
     image = np.ascontiguousarray(data[:, ::step, ::step].transpose(1, 2, 0))
+    import matplotlib.image
+
     matplotlib.image.imsave(path, image, format="png", metadata={"Software": None})
 
 
