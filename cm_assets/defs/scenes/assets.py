@@ -17,9 +17,11 @@ from dagster import (
 from pydantic import Field
 from shapely.geometry import box
 
+from cm_assets.carbonmapper.client import l2b_candidates
 from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable, SceneNotPublished
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
+from cm_assets.carbonmapper.scenes import SceneRaster
 from cm_assets.defs import checks, plots
 from cm_assets.defs.catalog.assets import catalog_path
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
@@ -40,7 +42,7 @@ PREVIEW = ["plume_id", "scene_name", "status", "crop_height", "crop_width", "res
 class CropConfig(Config):
     pad_px: int = Field(
         default=64, description="Pixels of context added around the plume outline on each side.")
-    workers: int = Field(default=4, description="Plumes cropped concurrently.")
+    workers: int = Field(default=4, description="Scenes resolved and cropped concurrently.")
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
 
 
@@ -59,15 +61,29 @@ def _read_local(path: object) -> GeoArray | None:
         return GeoArray.read(dataset)
 
 
+def scene_key(client, record: PlumeRecord) -> tuple[str, ...]:
+    """Plumes with equal keys have the same L2B parent: same scene, same collections to probe."""
+    return (record.scene_name, *(str(c) for c in l2b_candidates(record, client.asset_urls)))
+
+
+def resolve_scene(client, record: PlumeRecord) -> SceneRaster | CarbonMapperError:
+    """The plume's L2B parent, or the error that resolving it raised (shared by a scene's plumes)."""
+    try:
+        return client.scene_for_plume(record)
+    except CarbonMapperError as error:
+        return error
+
+
 def crop_row(client, record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
-             config: CropConfig) -> dict:
-    """Crop the plume's L2B parent around ``outline``; an unpublished scene is 'deferred'."""
+             config: CropConfig, scene: SceneRaster | CarbonMapperError) -> dict:
+    """Crop the plume's resolved L2B parent ``scene`` around ``outline``; an unpublished scene is
+    'deferred', another resolution error is raised."""
     row = {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
            "checked_at": datetime.now(timezone.utc), "pad_px": config.pad_px}
-    try:
-        scene = client.scene_for_plume(record)
-    except SceneNotPublished as error:
-        return {**row, "status": unpublished_scene_status(day, row["checked_at"]), "reason": str(error)}
+    if isinstance(scene, SceneNotPublished):
+        return {**row, "status": unpublished_scene_status(day, row["checked_at"]), "reason": str(scene)}
+    if isinstance(scene, CarbonMapperError):
+        raise scene
     crops: dict[str, GeoArray | None] = {}
     for band, column in BANDS.items():
         try:
@@ -107,7 +123,10 @@ def _outlines(store: Storage, day: str) -> pd.DataFrame:
 
 def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, config: CropConfig,
                 log) -> pd.DataFrame:
-    """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried."""
+    """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried.
+
+    Each L2B parent is resolved once for all of its plumes; scenes are handled by a small thread
+    pool (``config.workers``) and the rows keep the order of ``records``."""
     outlines = _outlines(store, day) if records else pd.DataFrame()
     previous = {}
     if store.exists(crops_path(day)):
@@ -115,19 +134,26 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
         previous = {r["plume_id"]: r for r in old.to_dict("records")
                     if r["status"] == "ok" and r["pad_px"] == config.pad_px}
 
-    def one(record: PlumeRecord) -> dict:
-        if record.plume_id in previous:
-            return previous[record.plume_id]
+    def one(record: PlumeRecord, scene: SceneRaster | CarbonMapperError) -> dict:
         target = outlines.loc[record.plume_id]
         try:
-            return crop_row(client, record, target.outline, target.l3a_path, store, day, config)
+            return crop_row(client, record, target.outline, target.l3a_path, store, day, config, scene)
         except CarbonMapperError as error:
             log.warning(f"{record.plume_id}: crop failed: {error}")
             return {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
                     "status": "error", "reason": str(error), "checked_at": datetime.now(timezone.utc)}
 
+    def group(members: list[PlumeRecord]) -> list[dict]:
+        scene = resolve_scene(client, members[0])
+        return [one(record, scene) for record in members]
+
+    groups: dict[tuple[str, ...], list[PlumeRecord]] = {}
+    for record in records:
+        if record.plume_id not in previous:
+            groups.setdefault(scene_key(client, record), []).append(record)
     with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-        rows = list(pool.map(one, records))
+        done = {row["plume_id"]: row for rows in pool.map(group, groups.values()) for row in rows}
+    rows = [previous.get(record.plume_id) or done[record.plume_id] for record in records]
     return conform(pd.DataFrame(rows), "scene_crops")
 
 
