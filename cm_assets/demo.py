@@ -18,11 +18,13 @@ SUMMARY_QUERIES = {
         SELECT instrument, instrument_name, gas, count(*) AS plumes,
                round(median(emission_auto), 1) AS median_kg_h
         FROM plumes GROUP BY ALL ORDER BY plumes DESC""",
-    "Top sources by site emission": """
-        SELECT source_name, detections, distinct_days, round(site_emission, 1) AS site_kg_h,
+    "Top sources by site emission (per gas)": """
+        SELECT gas, source_name, detections, distinct_days, round(site_emission, 1) AS site_kg_h,
                round(cm_persistence, 2) AS cm_persistence,
                round(persistence_recomputed, 2) AS persistence_recomputed
-        FROM source_stats ORDER BY site_emission DESC NULLS LAST LIMIT 10""",
+        FROM source_stats
+        QUALIFY row_number() OVER (PARTITION BY gas ORDER BY site_emission DESC NULLS LAST) <= 5
+        ORDER BY gas, site_emission DESC NULLS LAST""",
     "Deferred scenes": "SELECT plume_id, scene_name, observation_day FROM deferred_scenes ORDER BY 1 LIMIT 20",
     "Quarantined records": "SELECT partition, plume_id, reason FROM quarantine ORDER BY 1, 2 LIMIT 20",
     "Products and crops": """

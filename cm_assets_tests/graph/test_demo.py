@@ -31,7 +31,7 @@ def test_demo_runs_the_graph_and_stops_its_replica(tmp_path, capsys, monkeypatch
     root = tmp_path / "demo-root"
     assert main(["demo", "--days", "3", "--scale", "tiny", "--data-root", str(root)]) == 0
     out = capsys.readouterr().out
-    for title in ("Plumes per instrument", "Top sources by site emission", "Deferred scenes",
+    for title in ("Plumes per instrument", "Top sources by site emission (per gas)", "Deferred scenes",
                   "Quarantined records", "Products and crops"):
         assert f"== {title} ==" in out
     assert "success" in out
