@@ -101,20 +101,20 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     that do not parse go to quarantine/day=YYYY-MM-DD.parquet with the offending field (a day
     without malformed records has no quarantine file)."""
     store = storage.storage()
-    client = carbonmapper.get_client()
     frames, quarantined = [], 0
-    for chunk in day_chunks(list(context.partition_keys)):
-        payloads = fetch_payloads_by_day(client, chunk)
-        for day in chunk:
-            catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
-            store.write_parquet(catalog, catalog_path(day))
-            if len(bad):
-                store.write_parquet(bad, quarantine_path(day))
-                context.log.warning(f"{day}: {len(bad)} malformed record(s) quarantined")
-            else:
-                store.remove(quarantine_path(day))
-            quarantined += len(bad)
-            frames.append(catalog)
+    with carbonmapper.get_client() as client:
+        for chunk in day_chunks(list(context.partition_keys)):
+            payloads = fetch_payloads_by_day(client, chunk)
+            for day in chunk:
+                catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
+                store.write_parquet(catalog, catalog_path(day))
+                if len(bad):
+                    store.write_parquet(bad, quarantine_path(day))
+                    context.log.warning(f"{day}: {len(bad)} malformed record(s) quarantined")
+                else:
+                    store.remove(quarantine_path(day))
+                quarantined += len(bad)
+                frames.append(catalog)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     metadata = table_metadata(frame, "plumes", PREVIEW)
     metadata.update({

@@ -1,6 +1,7 @@
 """The ``plume_products`` asset: the seven per-plume products stored locally, with statistics."""
 
 import json
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -17,6 +18,7 @@ from dagster import (
 from pydantic import Field
 
 from cm_assets.carbonmapper.assets import geometry_from_geojson
+from cm_assets.carbonmapper.client import CarbonMapperClient
 from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable, RecordError
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
@@ -158,6 +160,21 @@ def day_records(store: Storage, day: str, payloads: list[dict]) -> list[PlumeRec
     return [records[k] for k in sorted(records)]
 
 
+def build_days(days: Sequence[str], carbonmapper: CarbonMapperResource, store: Storage,
+               path: Callable[[str], str], table: str,
+               build: Callable[[CarbonMapperClient, list[PlumeRecord], str], pd.DataFrame]) -> pd.DataFrame:
+    """Build and write ``table`` for each day of the run with one client (closed afterwards);
+    returns all days' rows. Each day's file is replaced atomically, so a rerun leaves no duplicates."""
+    frames = []
+    with carbonmapper.get_client() as client:
+        records = records_by_day(client, store, list(days))
+        for day in days:
+            frame = build(client, records[day], day)
+            store.write_parquet(frame, path(day))
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), table)
+
+
 def products_checks(frame: pd.DataFrame) -> list:
     return [checks.check_geometries(frame, ("geometry", "ime_geometry"), "valid_outlines"),
             checks.check_nodata(frame, "concentrations_nodata_fraction", "raster_nodata_fraction"),
@@ -194,14 +211,9 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
     store = storage.storage()
-    client = carbonmapper.get_client()
-    frames = []
-    records = records_by_day(client, store, list(context.partition_keys))
-    for day in context.partition_keys:
-        table = build_products(client, records[day], store, day, config, context.log)
-        store.write_parquet(table, products_path(day))
-        frames.append(table)
-    frame = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), "plume_products")
+    frame = build_days(context.partition_keys, carbonmapper, store, products_path, "plume_products",
+                       lambda client, records, day: build_products(client, records, store, day, config,
+                                                                   context.log))
     metadata = table_metadata(frame, "plume_products", PREVIEW)
     metadata.update({"missing_assets": int(frame["n_missing"].fillna(0).gt(0).sum()),
                      "errors": int(frame["error"].notna().sum()),

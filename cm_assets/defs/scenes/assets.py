@@ -27,7 +27,7 @@ from cm_assets.defs.catalog.assets import catalog_path
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import observation_days
-from cm_assets.defs.products.assets import picture_metadata, products_path, records_by_day
+from cm_assets.defs.products.assets import build_days, picture_metadata, products_path
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
 from cm_assets.defs.storage import Storage, write_cog
@@ -174,14 +174,9 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     'deferred' and retried by the next run of the day (after the give-up age: 'gave_up').
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
-    client = carbonmapper.get_client()
-    frames = []
-    records = records_by_day(client, store, list(context.partition_keys))
-    for day in context.partition_keys:
-        table = build_crops(client, records[day], store, day, config, context.log)
-        store.write_parquet(table, crops_path(day))
-        frames.append(table)
-    frame = pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), "scene_crops")
+    frame = build_days(context.partition_keys, carbonmapper, store, crops_path, "scene_crops",
+                       lambda client, records, day: build_crops(client, records, store, day, config,
+                                                                context.log))
     status = frame["status"].value_counts().to_dict()
     metadata = table_metadata(frame, "scene_crops", PREVIEW)
     metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),

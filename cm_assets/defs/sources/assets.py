@@ -53,13 +53,13 @@ def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper:
     of plumes, never a globe-spanning box) and the plume → source attribution table.
     Files: sources/sources.parquet, sources/plume_sources.parquet."""
     store = storage.storage()
-    client = carbonmapper.get_client()
     plumes = materialized_plumes(store)
     boxes = regional_bboxes(plumes["lon"], plumes["lat"], config.region_deg)
     found: dict[str, dict] = {}
-    for bbox in boxes:
-        for summary in client.list_sources(bbox=bbox):
-            found[summary.source_name] = _summary_row(summary)
+    with carbonmapper.get_client() as client:
+        for bbox in boxes:
+            for summary in client.list_sources(bbox=bbox):
+                found[summary.source_name] = _summary_row(summary)
     listing = pd.DataFrame(list(found.values()))
     links = attribution(listing, plumes) if len(listing) else pd.DataFrame(columns=["plume_id", "source_name"])
     table = conform(listing, "sources").sort_values("source_name").reset_index(drop=True)
@@ -96,24 +96,24 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     persistence recomputed from scene coverage (detection scenes / overpasses whose footprint
     covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/."""
     store = storage.storage()
-    client = carbonmapper.get_client()
-    names = sorted(set(store.read_parquet(PLUME_SOURCES)["source_name"])) if store.exists(PLUME_SOURCES) else []
-    footprints = _footprints(client, store) if names else pd.DataFrame()
+    with carbonmapper.get_client() as client:
+        names = sorted(set(store.read_parquet(PLUME_SOURCES)["source_name"])) if store.exists(PLUME_SOURCES) else []
+        footprints = _footprints(client, store) if names else pd.DataFrame()
 
-    def one(name: str) -> dict | None:
-        try:
-            detail = client.get_source(name)
-        except SourceNotFound:
-            context.log.warning(f"source {name} no longer exists (re-clustered)")
-            return None
-        row, detections = source_statistics(detail, footprints)
-        if config.plots:
-            png = plots.source_timeline(name, detections, detail.emission_auto)
-            row["timeline_png"] = store.write_bytes(timeline_path(name), png)
-        return row
+        def one(name: str) -> dict | None:
+            try:
+                detail = client.get_source(name)
+            except SourceNotFound:
+                context.log.warning(f"source {name} no longer exists (re-clustered)")
+                return None
+            row, detections = source_statistics(detail, footprints)
+            if config.plots:
+                png = plots.source_timeline(name, detections, detail.emission_auto)
+                row["timeline_png"] = store.write_bytes(timeline_path(name), png)
+            return row
 
-    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-        rows = [r for r in pool.map(one, names) if r is not None]
+        with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+            rows = [r for r in pool.map(one, names) if r is not None]
     table = conform(pd.DataFrame(rows), "source_stats")
     if len(table):
         table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)
