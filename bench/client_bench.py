@@ -88,11 +88,11 @@ def run(replica: ReplicaProcess) -> tuple[str, list[Row]]:
 
     outline = products.outline
     for band in ("cmf", "rgb"):
-        url = scene.urls[band]
-        whole = file_size(client, url)
         stats.reset()
         crop = scene.crop(band, outline, pad_px=PAD_PX)
         n, served = stats.assets()
+        url = scene.urls[band]  # after crop: the first read settles the rgb candidate
+        whole = file_size(client, url)
         with client.assets.open_raster(band, url) as ds:  # GDAL cache: no new bytes
             bounds = transform_bounds("EPSG:4326", ds.crs, *outline.bounds, densify_pts=21)
             floor = window_block_bytes(ds, _window(ds, bounds, PAD_PX))

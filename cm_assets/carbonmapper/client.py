@@ -17,9 +17,10 @@ from cm_assets.carbonmapper.errors import (ApiError, PlumeNotFound, SceneNotPubl
                                            SourceNotFound)
 from cm_assets.carbonmapper.models import (PlumeCsvRow, PlumeRecord, SceneFootprint, SceneItem,
                                            SourceDetail, SourceSummary, strip_source_name)
-from cm_assets.carbonmapper.products import PlumeProducts, derive_plume_urls, urls_from_stac_items
+from cm_assets.carbonmapper.products import (PlumeProducts, derive_plume_urls, urls_from_stac_items,
+                                             vis_cmf_type)
 from cm_assets.carbonmapper.query import (Interval, Params, check_bbox, format_interval,
-                                          plume_filters, repeated)
+                                          plume_filters)
 from cm_assets.carbonmapper.scenes import L2B_ASSETS, SceneRaster, derive_scene_urls, rgb_candidates
 from cm_assets.carbonmapper.transport import RetryPolicy, Timeouts, Transport
 from cm_assets.carbonmapper.urls import AssetUrls, parse_asset_url
@@ -219,14 +220,8 @@ class CarbonMapperClient:
                               instruments: Iterable[Instrument | str] | None = None,
                               gas: Gas | str | None = None) -> Iterator[SceneFootprint]:
         """Overpasses from ``/catalog/scenes/annotated`` (``limit`` 100, offset paging)."""
-        params: Params = repeated("instruments", [Instrument(i) for i in instruments or ()])
-        if bbox is not None:
-            params += repeated("bbox", check_bbox(bbox))
-        if observed is not None:
-            params.append(("datetime", format_interval(observed)))
-        if gas is not None:
-            params.append(("plume_gas", Gas(gas).value))
-        params.append(("sort", "asc"))
+        params = plume_filters(gas=gas, instruments=instruments, observed=observed, bbox=bbox,
+                               status=None, sort="asc")
         offset = 0
         while True:
             page = self.transport.get_json("/catalog/scenes/annotated", params + [
@@ -308,7 +303,7 @@ def l2b_candidates(record: PlumeRecord, urls: AssetUrls) -> list[CollectionId]:
         cmf_types.append(vis_coll.cmf_type or "mfa")
         version = vis_coll.version
     else:
-        cmf_types.append("mfa" if record.gas is Gas.CO2 else (record.cmf_type or "mfa"))
+        cmf_types.append(vis_cmf_type(record))
     if ime is not None:
         cmf_types.append(CollectionId.parse(ime.ref.collection).cmf_type or "mfa")
     cmf_types += ["mfa", "mf"] if record.gas is Gas.CH4 else ["mfa", "mfal"]

@@ -13,7 +13,6 @@ from shapely.geometry.base import BaseGeometry
 
 from cm_assets.carbonmapper.enums import Gas, Instrument, Quality, Sector, parse_sector
 from cm_assets.carbonmapper.errors import RecordError
-from cm_assets.carbonmapper.urls import item_date
 
 
 def _empty_to_none(value: Any) -> Any:
@@ -103,11 +102,6 @@ class _PlumeBase(_Record):
         """The L2B scene name (STAC item id): the plume id without its suffix."""
         return self.plume_id.rsplit("-", 1)[0]
 
-    @property
-    def observation_date(self) -> dt.date:
-        d = item_date(self.plume_id)
-        return dt.date(int(d[:4]), int(d[4:6]), int(d[6:8]))
-
 
 class PlumeRecord(_PlumeBase):
     """One ``PlumeAnnotatedOut`` (plume list item or ``/catalog/plume/{id}``); spec §4.3.
@@ -115,8 +109,6 @@ class PlumeRecord(_PlumeBase):
     Unknown upstream fields are kept (``model_extra``); every field but ``id``, ``plume_id`` and
     ``gas`` may be null.
     """
-
-    model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True)
 
     id: str
     gas: Gas

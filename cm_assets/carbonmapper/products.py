@@ -39,6 +39,11 @@ def ime_sibling(vis: CollectionId, cmf_type: str | None = None) -> CollectionId:
     return CollectionId("l3a", "ime", vis.gas, cmf_type or default, vis.version)
 
 
+def vis_cmf_type(record: PlumeRecord) -> str:
+    """The vis cmf type of a record without ``plume_tif``: ``mfa`` for CO2, else its own."""
+    return "mfa" if record.gas is Gas.CO2 else (record.cmf_type or "mfa")
+
+
 def derive_plume_urls(record: PlumeRecord, urls: AssetUrls) -> dict[str, str]:
     """The seven product URLs of a record (spec §7.2), whatever its version letter.
 
@@ -57,8 +62,8 @@ def derive_plume_urls(record: PlumeRecord, urls: AssetUrls) -> dict[str, str]:
         version = record.emission_version
         if not version:
             raise ProductNotAvailable("mask", None)
-        vis_cmf = "mfa" if record.gas is Gas.CO2 else (record.cmf_type or "mfa")
-        vis_coll = CollectionId.build(ProductFamily.L3A_VIS, version, record.gas.value, vis_cmf)
+        vis_coll = CollectionId.build(ProductFamily.L3A_VIS, version, record.gas.value,
+                                      vis_cmf_type(record))
         base_url = urls.proxy(AssetRef(str(vis_coll), record.plume_id, "plume.tif"))
     if ime is not None:
         ime_coll: CollectionId | None = CollectionId.parse(ime.ref.collection)

@@ -24,6 +24,7 @@ log = logging.getLogger("cm_assets.carbonmapper")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+POOL_SIZE = 16  # connections kept per host (asset-graph workers share one client)
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
               requests.exceptions.ContentDecodingError)
 
@@ -104,8 +105,7 @@ class Transport:
     refresh_margin = 30.0
 
     def __init__(self, config: ClientConfig, *, retry: RetryPolicy | None = None,
-                 timeouts: Timeouts | None = None, pool_size: int = 16,
-                 session: requests.Session | None = None) -> None:
+                 timeouts: Timeouts | None = None) -> None:
         self.api_url = config.api_url
         self.retry = retry or RetryPolicy()
         self.timeouts = timeouts or Timeouts()
@@ -115,8 +115,8 @@ class Transport:
         self._refresh: Secret | None = None
         self._renew_at = _jwt_renew_at(self._access.reveal(), self.refresh_margin) if self._access else None
         self._lock = threading.Lock()
-        self.session = session or requests.Session()
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "cm-assets"})

@@ -85,15 +85,19 @@ def test_l2b_crops_at_native_resolution(client: CarbonMapperClient, era):
 def test_every_scene_band_is_readable(recent_plume, client: CarbonMapperClient):
     plume, scene = recent_plume
     outline = client.plume_products(plume).outline
-    assert scene.crop("uncertainty", outline, pad_px=2).values.size
+    uncertainty = scene.crop("uncertainty", outline, pad_px=2)
+    assert uncertainty.values.size
     for band in ("cmf-unortho", "uncertainty-unortho"):  # raw sensor frames: pixel reads only
         with pytest.raises(NotGeoreferenced):
             scene.crop(band, outline)
         assert scene.read_pixels(band, Window(0, 0, 8, 8)).shape[1:] == (8, 8)
     try:
-        scene.crop("artifact-mask", outline, pad_px=2)
+        mask = scene.crop("artifact-mask", outline, pad_px=2)
     except ProductNotAvailable as exc:  # optional asset (spec §4.13)
         assert exc.key == "artifact-mask"
+    else:  # same grid as the retrieval, flags only (0/1, 255 = nodata)
+        assert mask.values.shape[1:] == uncertainty.values.shape[1:]
+        assert set(np.unique(mask.values)) <= {0, 1, 255}
 
 
 def test_products_from_stac_items(client: CarbonMapperClient, stac_plume):
