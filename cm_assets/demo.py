@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 from dagster import DagsterInstance
 
+from cm_assets.defs.freshness.schedules import RANGE_END_TAG, RANGE_START_TAG
 from cm_assets.warehouse.sql import format_table, run_query
 
 SUMMARY_QUERIES = {
@@ -64,7 +65,7 @@ def materialize_days(first: str, last: str, instance: DagsterInstance | None = N
 
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Run tags of a single-run backfill over the partitions ``first``..``last``."""
-    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
 def print_summary(database: str) -> None:

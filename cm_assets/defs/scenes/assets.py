@@ -74,7 +74,7 @@ def resolve_scene(client, record: PlumeRecord) -> SceneRaster | CarbonMapperErro
         return error
 
 
-def crop_row(client, record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
+def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
              config: CropConfig, scene: SceneRaster | CarbonMapperError) -> dict:
     """Crop the plume's resolved L2B parent ``scene`` around ``outline``; an unpublished scene is
     'deferred', another resolution error is raised."""
@@ -137,7 +137,7 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
     def one(record: PlumeRecord, scene: SceneRaster | CarbonMapperError) -> dict:
         target = outlines.loc[record.plume_id]
         try:
-            return crop_row(client, record, target.outline, target.l3a_path, store, day, config, scene)
+            return crop_row(record, target.outline, target.l3a_path, store, day, config, scene)
         except CarbonMapperError as error:
             log.warning(f"{record.plume_id}: crop failed: {error}")
             return {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,

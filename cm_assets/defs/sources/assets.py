@@ -25,8 +25,8 @@ def timeline_path(source_name: str) -> str:
 
 
 def materialized_plumes(store: Storage) -> pd.DataFrame:
-    """plume_id, gas, lon, lat of every catalog partition on disk."""
-    return store.read_columns("catalog/day=*.parquet", ["plume_id", "gas", "lon", "lat"])
+    """plume_id, lon, lat of every catalog partition on disk."""
+    return store.read_columns("catalog/day=*.parquet", ["plume_id", "lon", "lat"])
 
 
 def _summary_row(summary) -> dict:
