@@ -88,7 +88,12 @@ class CdnSigner:
         return None
 
 
+def xml_error_body(code: str, message: str) -> bytes:
+    """An S3/CloudFront-style XML error body."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+            f"<Message>{message}</Message></Error>").encode()
+
+
 def denied_body(message: str) -> bytes:
     """CloudFront's XML error body."""
-    return (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
-            f"<Message>{message}</Message></Error>").encode()
+    return xml_error_body("AccessDenied", message)

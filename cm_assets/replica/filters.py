@@ -24,7 +24,6 @@ GASES = ("CH4", "CO2")
 STATUSES = ("not_deleted", "published", "publish_ready", "valid", "deleted", "hidden")
 PLUME_SORTS = ("asc", "desc", "emissions_desc", "emissions_asc", "published_desc",
                "published_asc")
-SOURCE_PLUME_SORTS = ("asc", "desc", "emissions_desc", "emissions_asc")
 SCENE_SORTS = ("asc", "desc")
 
 

@@ -163,13 +163,6 @@ class QueryParams:
         numbers = self._floats(name, values)
         return self._bbox(name, numbers)
 
-    def bbox_joined(self, name: str = "bbox") -> tuple[float, float, float, float] | None:
-        """STAC bbox: one comma-joined string W,S,E,N."""
-        value = self.string(name)
-        if value is None:
-            return None
-        return self._bbox(name, self._floats(name, value.split(",")))
-
     def _floats(self, name: str, values: Iterable[str]) -> list[float] | None:
         numbers: list[float] = []
         for i, value in enumerate(values):

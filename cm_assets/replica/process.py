@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from cm_assets.processes import stop_group
 from cm_assets.replica.auth import DEMO_EMAIL, DEMO_PASSWORD
 
 
@@ -132,21 +132,7 @@ class ReplicaProcess:
         proc = self._proc
         if proc is None:
             return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            if proc.poll() is not None:
-                break
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                continue
-        try:  # children of the group, if any, go too
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        stop_group(proc, grace)
         if proc.stdout is not None:
             proc.stdout.close()
         if self._stderr is not None:

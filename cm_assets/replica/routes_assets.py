@@ -12,7 +12,7 @@ XML body; an unknown object is the S3-style XML 404 (``NoSuchKey``) or 403 (``Ac
 
 from __future__ import annotations
 
-from cm_assets.replica.cdn import denied_body, parse_asset_path
+from cm_assets.replica.cdn import denied_body, parse_asset_path, xml_error_body
 from cm_assets.replica.errors import HTTPError, not_found
 from cm_assets.replica.rasters import AssetError
 from cm_assets.replica.server import ReplicaState
@@ -20,9 +20,7 @@ from cm_assets.replica.web import Request, Response, Router, file_response
 
 
 def _xml_error(status: int, code: str, message: str) -> HTTPError:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
-            f"<Message>{message}</Message></Error>").encode()
-    return HTTPError(status, body, content_type="application/xml")
+    return HTTPError(status, xml_error_body(code, message), content_type="application/xml")
 
 
 def register(router: Router, state: ReplicaState, prefix: str) -> None:

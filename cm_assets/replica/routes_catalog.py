@@ -28,7 +28,7 @@ from typing import Any
 from cm_assets.replica import records
 from cm_assets.replica.csv_out import render_csv
 from cm_assets.replica.errors import HTTPError, not_found
-from cm_assets.replica.filters import (INSTRUMENTS, PLUME_SORTS, SCENE_SORTS, page,
+from cm_assets.replica.filters import (GASES, INSTRUMENTS, PLUME_SORTS, SCENE_SORTS, page,
                                        plume_query)
 from cm_assets.replica.params import FieldError, QueryParams, validation_error
 from cm_assets.replica.query import select_plumes, select_scenes, to_ns
@@ -176,7 +176,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         q.enum("sort", SCENE_SORTS)
         limit, offset = page(q, 100, 100)
         instruments = q.enums("instruments", INSTRUMENTS)
-        gas = q.enum("plume_gas", ("CH4", "CO2"))
+        gas = q.enum("plume_gas", GASES)
         bbox = q.bbox_repeated("bbox")
         observed = q.interval("datetime")
         q.boolean("not_cloudy")

@@ -191,7 +191,8 @@ def test_stac_items_only_for_stac_resident_collections(world):
     item = records.stac_item(world, items[0][1], "l2b-ch4-mfa-v3a", API)
     scene = world.scenes.iloc[items[0][1]]
     assert item["id"] == scene["name"] and item["properties"]["datetime"] == scene["timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert item["properties"]["platform"] == "tan" or item["properties"]["platform"] in {"emi", "GAO", "av3", "ang"}
+    assert item["properties"]["platform"] == scene["instrument"]
+    assert item["properties"]["platform"] in {"tan", "emi", "GAO", "av3", "ang"}
     assert set(item["assets"]) <= set(records.L2B_ASSETS) and "cmf.tif" in item["assets"]
     assert item["assets"]["cmf.tif"]["href"].startswith(f"{API}/catalog/asset/l2b-ch4-mfa-v3a/")
     assert {link["rel"] for link in item["links"]} >= {"self", "parent", "root", "collection"}
