@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from cm_assets.processes import stop_group
 from cm_assets.replica.process import ReplicaProcess
 
 GRACE_SECONDS = 10.0
@@ -33,20 +33,6 @@ def dagster_home(root: Path) -> Path:
     home.mkdir(exist_ok=True)
     shutil.copyfile(root / "dagster.yaml", home / "dagster.yaml")
     return home
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, then SIGKILL it after a grace period."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,4 +61,4 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             return 0
         finally:
-            _stop_group(dagster)
+            stop_group(dagster, GRACE_SECONDS)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+
+from cm_assets.processes import stop_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY = "__repository__"
@@ -39,23 +40,6 @@ def wait_for(check: Callable[[], T], timeout: float, what: str, interval: float 
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
-
-
-def stop_group(process: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the process group, then SIGKILL it after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            os.killpg(process.pid, signal.SIGKILL)  # leftovers of the group, if any
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        except ProcessLookupError:
-            return
 
 
 class DagsterDev:
@@ -91,7 +75,7 @@ class DagsterDev:
 
     def stop(self) -> None:
         if self._proc is not None:
-            stop_group(self._proc)
+            stop_group(self._proc, grace=10.0)
             self._proc = None
 
     def __enter__(self) -> DagsterDev:
