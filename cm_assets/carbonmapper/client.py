@@ -75,6 +75,13 @@ class CarbonMapperClient:
     def __enter__(self) -> CarbonMapperClient:
         return self
 
+    def api_now(self) -> dt.datetime:
+        """The API's current time, from its ``Date`` header (one small catalog request if no
+        response has been seen yet)."""
+        if not self.transport.knows_api_clock:
+            self.count_plumes()
+        return self.transport.api_now()
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -115,6 +116,7 @@ class Transport:
         self._refresh: Secret | None = None
         self._renew_at = _jwt_renew_at(self._access.reveal(), self.refresh_margin) if self._access else None
         self._lock = threading.Lock()
+        self._clock_offset: float | None = None
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE, max_retries=0)
         self.session.mount("http://", adapter)
@@ -127,6 +129,24 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+    def api_now(self) -> datetime:
+        """The API's clock: wall time shifted by the offset of the last ``Date`` header the API sent
+        (wall time before any response). Rules such as "give up 90 days after observation" follow the
+        API's clock, so a replica started at another instant is judged by its own calendar."""
+        return datetime.fromtimestamp(time.time() + (self._clock_offset or 0.0), UTC)
+
+    @property
+    def knows_api_clock(self) -> bool:
+        return self._clock_offset is not None
+
+    def _note_api_date(self, url: str, response: requests.Response) -> None:
+        try:
+            sent = parsedate_to_datetime(response.headers["Date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return
+        if self.is_api_url(url):
+            self._clock_offset = sent - time.time()
 
     # -- URLs and auth ---------------------------------------------------------------------
 
@@ -269,6 +289,7 @@ class Transport:
                                             timeout=self.timeouts.as_tuple())
             log.debug("%s %s -> %d (%.0f ms)", method, redact_url(url), response.status_code,
                       (time.monotonic() - t0) * 1000)
+            self._note_api_date(url, response)
             if response.status_code not in _REDIRECTS or "Location" not in response.headers:
                 _ = response.content  # read now: truncated bodies raise here and are retried
                 return response, sent_token

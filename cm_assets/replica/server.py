@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -107,6 +108,11 @@ def make_handler(state: ReplicaState, router: Router, origin: str
 
         def version_string(self) -> str:
             return "cm-replica/1"
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The ``Date`` header tells the replica clock, as a real server tells its own."""
+            return formatdate(state.clock.now().timestamp() if timestamp is None else timestamp,
+                              usegmt=True)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             """Silence the default log (it would print query strings verbatim)."""

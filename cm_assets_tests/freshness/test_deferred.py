@@ -9,6 +9,7 @@ import pandas as pd
 from cm_assets.defs.freshness.deferred import deferred_tick, rotate
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
 from cm_assets.defs.freshness.settings import FreshnessSettings
+from cm_assets.defs.scenes.assets import CropConfig, crop_row, resolve_scene
 from cm_assets.defs.storage import Storage
 from cm_assets.replica.world import WorldConfig, build_world
 from cm_assets_tests.conftest import REPLICA_CLOCK_START, REPLICA_END, REPLICA_SEED
@@ -66,3 +67,23 @@ def test_give_up_rule_is_ninety_days_after_observation_by_default() -> None:
     now = datetime(2026, 11, 25, tzinfo=UTC)
     assert unpublished_scene_status("2026-08-27", now) == "deferred"
     assert unpublished_scene_status("2026-08-26", now) == "gave_up"
+
+
+def test_give_up_follows_the_api_clock_not_the_wall_clock(replica, replica_factory, tmp_path) -> None:
+    """The same never-published scene is 'deferred' on a replica at NOW and 'gave_up' on one whose
+    clock (its ``Date`` header) is 200 days later; the machine's date plays no part."""
+    plumes = world_plumes()
+    never = plumes[plumes["l2b"].isna() & (plumes["published_at"] <= NOW) & (plumes["status"] == "published")
+                   & (plumes["observed"] >= NOW - timedelta(days=60))].iloc[0]
+    later = replica_factory(clock_start=(NOW + timedelta(days=200)).isoformat())
+    statuses = {}
+    for name, server in (("now", replica), ("later", later)):
+        with client_for(server) as client:
+            record = client.get_plume(never["plume_id"])
+            scene = resolve_scene(client, record)
+            api_now = client.api_now()
+            row = crop_row(record, None, None, Storage(str(tmp_path)), never["day"], CropConfig(plots=False),
+                           scene, api_now)
+        statuses[name] = (row["status"], (api_now - NOW).days)
+    assert statuses["now"][0] == "deferred" and 0 <= statuses["now"][1] <= 1
+    assert statuses["later"][0] == "gave_up" and 200 <= statuses["later"][1] <= 201

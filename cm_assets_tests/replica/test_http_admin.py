@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
@@ -63,6 +64,21 @@ def test_clock_advance_publishes_new_plumes(twin):
     reset = admin(twin, "POST", "/clock", json={"set": now.isoformat()})
     assert abs((datetime.fromisoformat(reset["now"]) - now).total_seconds()) < 60
     assert _plumes(twin, limit=1)["total_count"] == before
+
+
+def test_date_header_tells_the_replica_clock(twin):
+    def date_header() -> datetime:
+        response = requests.get(f"{twin.api_url}/catalog/plumes/annotated", params={"limit": 1},
+                                timeout=TIMEOUT)
+        return parsedate_to_datetime(response.headers["Date"])
+
+    now = datetime.fromisoformat(admin(twin, "GET", "/clock")["now"])
+    assert abs((date_header() - now).total_seconds()) < 60
+    moved = datetime.fromisoformat(admin(twin, "POST", "/clock", json={"advance_seconds": 200 * 86400})["now"])
+    try:
+        assert abs((date_header() - moved).total_seconds()) < 60
+    finally:
+        admin(twin, "POST", "/clock", json={"set": now.isoformat()})
 
 
 def test_reprocess_reversions_a_plume(twin):

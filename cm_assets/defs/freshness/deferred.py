@@ -8,7 +8,7 @@ marks the still-missing scenes ``gave_up``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -93,7 +93,7 @@ def deferred_scene_sensor(context: SensorEvaluationContext, carbonmapper: Carbon
     settings = FreshnessSettings.from_env()
     with carbonmapper.get_client() as client:
         requests, cursor = deferred_tick(client, storage.storage(), context.cursor, settings,
-                                         datetime.now(UTC))
+                                         client.api_now())
     if not requests:
         return SensorResult(skip_reason="no deferred scene became available", cursor=cursor)
     return SensorResult(run_requests=requests, cursor=cursor)

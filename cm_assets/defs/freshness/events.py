@@ -49,10 +49,10 @@ def latest_publication(client: CarbonMapperClient) -> datetime | None:
     return parse_time(str(newest["published_at"])) if newest and newest.get("published_at") else None
 
 
-def start_cursor(client: CarbonMapperClient, raw: str | None, settings: FreshnessSettings,
-                 now: datetime) -> TimeCursor:
-    """The stored cursor or, on the first tick, ``lookback_days`` before the newest publication."""
+def start_cursor(client: CarbonMapperClient, raw: str | None, settings: FreshnessSettings) -> TimeCursor:
+    """The stored cursor or, on the first tick, ``lookback_days`` before the newest publication
+    (before the API's now when nothing is published)."""
     if raw:
         return TimeCursor.from_json(raw)
-    anchor = latest_publication(client) or now
+    anchor = latest_publication(client) or client.api_now()
     return TimeCursor(anchor - timedelta(days=settings.lookback_days))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
@@ -17,10 +16,10 @@ if TYPE_CHECKING:
     from cm_assets.carbonmapper import CarbonMapperClient
 
 
-def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings: FreshnessSettings,
-                    now: datetime) -> tuple[list[RunRequest], TimeCursor, int]:
+def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings: FreshnessSettings
+                    ) -> tuple[list[RunRequest], TimeCursor, int]:
     """One evaluation: (run requests, next cursor, plumes consumed)."""
-    cursor = start_cursor(client, raw_cursor, settings, now)
+    cursor = start_cursor(client, raw_cursor, settings)
     payloads = fetch_payloads(client, field="published_at", since=cursor.at,
                               limit=settings.max_plumes_per_tick, sort="published_asc")
     events = [to_event(p, "published_at") for p in payloads]
@@ -43,7 +42,7 @@ def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings
 def new_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource) -> SensorResult:
     settings = FreshnessSettings.from_env()
     with carbonmapper.get_client() as client:
-        requests, cursor, count = new_plumes_tick(client, context.cursor, settings, datetime.now(UTC))
+        requests, cursor, count = new_plumes_tick(client, context.cursor, settings)
     context.log.info(f"{count} new plume(s) in {len(requests)} day(s); cursor at {cursor.at.isoformat()}")
     if not requests:
         return SensorResult(skip_reason=f"no new plumes since {cursor.at.isoformat()}",

@@ -72,7 +72,7 @@ def change_row(stored: pd.Series, payload: dict, day: str, now: datetime) -> dic
 def reprocessing_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: str | None,
                       settings: FreshnessSettings, now: datetime) -> tuple[list[RunRequest], TimeCursor, int]:
     """One evaluation: (run requests, next cursor, history rows added)."""
-    cursor = start_cursor(client, raw_cursor, settings, now)
+    cursor = start_cursor(client, raw_cursor, settings)
     payloads = {p["id"]: p for p in fetch_payloads(client, field="modified", since=cursor.at, limit=None)}
     stored = StoredCatalog(storage)
     changes: dict[str, dict] = {}

@@ -75,13 +75,14 @@ def resolve_scene(client, record: PlumeRecord) -> SceneRaster | CarbonMapperErro
 
 
 def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
-             config: CropConfig, scene: SceneRaster | CarbonMapperError) -> dict:
+             config: CropConfig, scene: SceneRaster | CarbonMapperError, api_now: datetime) -> dict:
     """Crop the plume's resolved L2B parent ``scene`` around ``outline``; an unpublished scene is
-    'deferred', another resolution error is raised."""
+    'deferred' (or 'gave_up', judged by the API's clock ``api_now``), another resolution error is
+    raised."""
     row = {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
            "checked_at": datetime.now(timezone.utc), "pad_px": config.pad_px}
     if isinstance(scene, SceneNotPublished):
-        return {**row, "status": unpublished_scene_status(day, row["checked_at"]), "reason": str(scene)}
+        return {**row, "status": unpublished_scene_status(day, api_now), "reason": str(scene)}
     if isinstance(scene, CarbonMapperError):
         raise scene
     crops: dict[str, GeoArray | None] = {}
@@ -128,6 +129,7 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
     Each L2B parent is resolved once for all of its plumes; scenes are handled by a small thread
     pool (``config.workers``) and the rows keep the order of ``records``."""
     outlines = _outlines(store, day) if records else pd.DataFrame()
+    api_now = client.api_now() if records else None
     previous = {}
     if store.exists(crops_path(day)):
         old = store.read_parquet(crops_path(day))
@@ -137,7 +139,7 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
     def one(record: PlumeRecord, scene: SceneRaster | CarbonMapperError) -> dict:
         target = outlines.loc[record.plume_id]
         try:
-            return crop_row(record, target.outline, target.l3a_path, store, day, config, scene)
+            return crop_row(record, target.outline, target.l3a_path, store, day, config, scene, api_now)
         except CarbonMapperError as error:
             log.warning(f"{record.plume_id}: crop failed: {error}")
             return {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
