@@ -56,7 +56,7 @@ class DagsterDev:
         self.location = ""
         self._proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 180.0) -> DagsterDev:
+    def start(self, timeout: float = 300.0) -> DagsterDev:
         self.home.mkdir(parents=True, exist_ok=True)
         self.data_root.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO_ROOT / "dagster.yaml", self.home / "dagster.yaml")
