@@ -110,6 +110,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
             for day in chunk:
+                store.remove_stale_temporaries(["catalog", "quarantine"], [f"day={day}.parquet"])
                 catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
                 store.write_parquet(catalog, catalog_path(day))
                 if len(bad):

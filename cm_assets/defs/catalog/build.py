@@ -104,8 +104,12 @@ def quarantine_row(error: RecordError | Exception, payload: Any, day: str, now: 
     field = getattr(error, "field", None)
     reason = getattr(error, "reason", None) or str(error)
     return {"plume_id": plume_id, "field": field, "reason": f"{field}: {reason}" if field else reason,
-            "payload": json.dumps(payload, default=str, sort_keys=True), "partition": day,
-            "quarantined_at": now}
+            "payload": quarantined_payload(payload), "partition": day, "quarantined_at": now}
+
+
+def quarantined_payload(payload: Any) -> str:
+    """The raw record as kept in quarantine: JSON, signed URLs without their signatures."""
+    return json.dumps(_content(payload) if isinstance(payload, dict) else payload, default=str, sort_keys=True)
 
 
 def _content(payload: dict) -> dict:
