@@ -36,8 +36,10 @@ def run_catalog(replica, root, days: list[str]):
 
 def run_graph(replica, root, days: list[str]):
     defs = build_definitions(replica_resource(replica), StorageResource(root=str(root)))
+    no_plots = {"config": {"plots": False}}
     return defs.resolve_job_def("refresh_days").execute_in_process(
-        tags=range_tags(days[0], days[-1]), instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        tags=range_tags(days[0], days[-1]), instance=DagsterInstance.ephemeral(), raise_on_error=False,
+        run_config={"ops": {"plume_products": no_plots, "scene_crops": no_plots}})
 
 
 def tables(root, pattern: str) -> pd.DataFrame:
@@ -77,6 +79,17 @@ def record_corruptions(ids: list[str], days: list[str]) -> dict[str, dict]:
 def corruptible(tmp_path_factory):
     """A replica of this module only: its corruptions never reach other tests."""
     process = start_replica(tmp_path_factory.mktemp("replica-corruptible"))
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """The same world on other ports, never corrupted: GDAL caches remote reads per URL inside the
+    process, so a clean run against the corrupted replica's URLs would hide the damage."""
+    process = start_replica(tmp_path_factory.mktemp("replica-pristine"))
     try:
         yield process
     finally:
@@ -169,13 +182,13 @@ def test_every_record_the_api_returned_is_in_the_catalog_or_in_quarantine(corrup
 
 
 @pytest.fixture(scope="module")
-def damaged_files(corruptible, tmp_path_factory):
+def damaged_files(corruptible, pristine, tmp_path_factory):
     """The graph over a few days, clean and with one plume's L3A products and another plume's L2B
     scene served as non-raster bytes; stale temporaries of a killed write planted beforehand."""
     replica = corruptible
     days = busiest_days(replica, width=2)
     clean_root = tmp_path_factory.mktemp("files-clean")
-    assert run_graph(replica, clean_root, days).success
+    assert run_graph(pristine, clean_root, days).success
     clean_crops = by_id(tables(clean_root, "crops/day=*.parquet"))
     clean_products = by_id(tables(clean_root, "products/day=*.parquet"))
     ok = clean_crops[clean_crops["status"] == "ok"]
