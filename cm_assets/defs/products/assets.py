@@ -105,6 +105,15 @@ def plume_dirs(plume_id: str) -> list[str]:
     return [f"products/{plume_id}", f"crops/{plume_id}", f"plots/plumes/{plume_id}"]
 
 
+def remove_plume_temporaries(store: Storage, records: Sequence[PlumeRecord], log) -> None:
+    """Remove what killed writes left in the plumes' directories (reused plumes included)."""
+    for record in records:
+        try:
+            store.remove_stale_temporaries(plume_dirs(record.plume_id))
+        except OSError as error:
+            log.warning(f"{record.plume_id}: temporaries not removed: {describe(error)}")
+
+
 def read_previous(store: Storage, rel: str, log) -> pd.DataFrame | None:
     """The table a previous run of the day wrote, or None when absent or unreadable (rebuilt)."""
     if not store.exists(rel):
@@ -136,6 +145,7 @@ def _rel(store: Storage, uri: str) -> str:
 def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
                    config: ProductsConfig, log) -> pd.DataFrame:
     """The products table of one day (previous complete rows of unchanged plumes are reused)."""
+    remove_plume_temporaries(store, records, log)
     reuse = _reusable(store, day, log)
 
     def one(record: PlumeRecord) -> dict:
@@ -143,7 +153,6 @@ def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
         if known is not None:
             return known
         try:
-            store.remove_stale_temporaries(plume_dirs(record.plume_id))
             return plume_row(client, record, store, day, config.plots)
         except Exception as error:  # one plume's fetch/write/read failure never stops the day
             if is_run_wide(error):

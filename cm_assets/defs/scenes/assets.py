@@ -27,7 +27,8 @@ from cm_assets.defs.catalog.assets import catalog_path
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import observation_days
-from cm_assets.defs.products.assets import build_days, picture_metadata, plume_dirs, products_path, read_previous
+from cm_assets.defs.products.assets import (build_days, picture_metadata, products_path, read_previous,
+                                            remove_plume_temporaries)
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
 from cm_assets.defs.storage import Storage, write_cog
@@ -131,6 +132,7 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
 
     Each L2B parent is resolved once for all of its plumes; scenes are handled by a small thread
     pool (``config.workers``) and the rows keep the order of ``records``."""
+    remove_plume_temporaries(store, records, log)
     outlines = _outlines(store, day, log) if records else pd.DataFrame()
     old = read_previous(store, crops_path(day), log)
     previous = {} if old is None else {r["plume_id"]: r for r in old.to_dict("records")
@@ -138,7 +140,6 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
 
     def one(record: PlumeRecord, scene: SceneRaster | Exception) -> dict:
         try:
-            store.remove_stale_temporaries(plume_dirs(record.plume_id))
             target = outlines.loc[record.plume_id]
             return crop_row(record, target.outline, target.l3a_path, store, day, config, scene)
         except Exception as error:  # one plume's fetch/write/read failure never stops the day
