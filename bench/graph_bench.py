@@ -14,6 +14,7 @@ Figures are printed as a table and written between the bench markers of docs/pip
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import statistics
@@ -49,8 +50,9 @@ QUERIES = {
 
 
 def _resources(replica: ReplicaProcess, root: Path):
-    return (CarbonMapperResource(api_url=replica.api_url, email=replica.email, password=replica.password),
-            StorageResource(root=str(root)))
+    os.environ["CARBONMAPPER_EMAIL"], os.environ["CARBONMAPPER_PASSWORD"] = replica.email, replica.password
+    os.environ.pop("CARBONMAPPER_TOKEN", None)
+    return CarbonMapperResource(api_url=replica.api_url), StorageResource(root=str(root))
 
 
 def _stats(replica: ReplicaProcess) -> dict:

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cm_assets.defs.resources import CarbonMapperResource
 from cm_assets.replica.process import ReplicaProcess
 
 REPLICA_END = "2026-11-24"
 REPLICA_CLOCK_START = "2026-11-25T00:00:00Z"
 REPLICA_SEED = 7
+
+
+CREDENTIAL_ENV = {"email_env": "CM_TEST_CARBONMAPPER_EMAIL", "password_env": "CM_TEST_CARBONMAPPER_PASSWORD"}
+
+
+def replica_resource(replica: ReplicaProcess) -> CarbonMapperResource:
+    """A resource for ``replica`` whose credentials come from the environment, as in production
+    (the resource refuses literal secrets); every replica has the same demo account."""
+    os.environ[CREDENTIAL_ENV["email_env"]] = replica.email
+    os.environ[CREDENTIAL_ENV["password_env"]] = replica.password
+    return CarbonMapperResource(api_url=replica.api_url, **CREDENTIAL_ENV)
 
 
 def _option_args(options: dict[str, Any]) -> list[str]:

@@ -5,6 +5,7 @@ Messages carry a status and a URL *path* only: never a query string (signed URLs
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,3 +103,19 @@ class RecordError(CarbonMapperError, ValueError):
         self.kind = kind
         ident = f" {plume_id}" if plume_id else ""
         super().__init__(f"{kind} record{ident}: field {field!r}: {reason}")
+
+
+def is_run_wide(error: BaseException) -> bool:
+    """Whether ``error`` concerns the whole run rather than one record or file: credentials refused,
+    rate limiting that outlasted the retries, or no answer at all from the API after retries."""
+    if isinstance(error, (AuthenticationError, RateLimited)):
+        return True
+    return isinstance(error, ApiError) and error.status is None
+
+
+_URL_QUERY = re.compile(r"((?:https?|/vsicurl/https?)://[^\s?'\"]+)\?[^\s'\"]*")
+
+
+def describe(error: BaseException) -> str:
+    """``Type: message`` of one per-item failure, with query strings (signatures) cut from URLs."""
+    return _URL_QUERY.sub(r"\1", f"{type(error).__name__}: {error}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import math
+import re
+import uuid
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -15,6 +17,11 @@ from cm_assets.carbonmapper.enums import Gas, Instrument, Quality, Sector, parse
 from cm_assets.carbonmapper.errors import RecordError
 
 
+#: Longest accepted plume id: real ids are 20-30 characters; the id becomes a file and directory name.
+MAX_ID_LENGTH = 64
+_PLUME_ID = re.compile(r"^[A-Za-z0-9]{3}\d{8}t\d{6}[a-z0-9]{0,16}-[A-Z0-9]{1,8}$")
+
+
 def _empty_to_none(value: Any) -> Any:
     if isinstance(value, str) and value.strip() in ("", "null", "None"):
         return None
@@ -22,16 +29,53 @@ def _empty_to_none(value: Any) -> Any:
 
 
 def _bounds(value: Any) -> Any:
-    """``[W, S, E, N]`` from a list or its string form (CSV)."""
+    """``[W, S, E, N]`` from a list or its string form (CSV): four finite numbers, longitudes in
+    [-180, 180], latitudes in [-90, 90], W <= E and S <= N."""
     value = _empty_to_none(value)
     if isinstance(value, str):
-        value = ast.literal_eval(value.strip())
+        try:
+            value = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise ValueError("not a list of four numbers") from None
     if value is None:
         return None
-    values = [float(v) for v in value]
-    if len(values) != 4:
-        raise ValueError(f"expected 4 numbers, got {len(values)}")
-    return tuple(values)
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise ValueError("expected a list of four numbers [W, S, E, N]")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ValueError("every bound must be a number")
+    west, south, east, north = (float(v) for v in value)
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise ValueError("bounds must be finite")
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise ValueError("bounds out of range or not ordered (W <= E, S <= N)")
+    return west, south, east, north
+
+
+def _plume_id(value: Any) -> Any:
+    """The colloquial plume id (spec §8.1): ``<3-char instrument><YYYYMMDD>t<HHMMSS><tail>-<suffix>``
+    with a real date and time, a lower-case tail and an upper-case/numeric suffix, at most
+    ``MAX_ID_LENGTH`` characters (the id names files and directories)."""
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"longer than {MAX_ID_LENGTH} characters")
+    if not _PLUME_ID.match(value):
+        raise ValueError("does not follow the plume id grammar <instrument><YYYYMMDD>t<HHMMSS><tail>-<suffix>")
+    try:
+        dt.datetime.strptime(value[3:18], "%Y%m%dt%H%M%S")
+    except ValueError:
+        raise ValueError("the id's date/time is not a real instant") from None
+    return value
+
+
+def _uuid(value: Any) -> Any:
+    if not isinstance(value, str) or len(value) != 36:
+        raise ValueError("must be a UUID string")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError("must be a UUID string") from None
+    return value
 
 
 def _point(value: Any) -> Any:
@@ -69,6 +113,12 @@ SectorCode = Annotated[Sector | str | None, Field(union_mode="left_to_right"),
                        BeforeValidator(parse_sector)]
 PointGeom = Annotated[Point | None, BeforeValidator(_point)]
 PointJson = Annotated[dict[str, Any] | None, BeforeValidator(_point_json)]
+PlumeId = Annotated[str, BeforeValidator(_plume_id)]
+Uuid = Annotated[str, BeforeValidator(_uuid)]
+#: Any float the API sends must be finite (JSON ``NaN``/``Infinity`` parse in Python).
+Finite = Annotated[float | None, Field(allow_inf_nan=False)]
+#: Emissions and their uncertainties: finite and >= 0.
+Emission = Annotated[float | None, Field(allow_inf_nan=False, ge=0)]
 
 
 class _Record(BaseModel):
@@ -81,21 +131,24 @@ class _Record(BaseModel):
 
     @classmethod
     def parse(cls, payload: Any) -> Self:
+        """Validate ``payload``; any failure (not only pydantic's) becomes a :class:`RecordError`."""
+        ident = payload.get(cls._id_field) if isinstance(payload, dict) else None
+        ident = ident if isinstance(ident, str) else None
         try:
             return cls.model_validate(payload)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "<record>"
-            ident = payload.get(cls._id_field) if isinstance(payload, dict) else None
-            raise RecordError(field, first["msg"], payload, ident if isinstance(ident, str) else None,
-                              cls._kind) from None
+            raise RecordError(field, first["msg"], payload, ident, cls._kind) from None
+        except Exception as exc:  # a validator or a type conversion raising outside pydantic
+            raise RecordError("<record>", f"{type(exc).__name__}: {exc}", payload, ident, cls._kind) from None
 
 
 class _PlumeBase(_Record):
     _kind: ClassVar[str] = "plume"
     _id_field: ClassVar[str] = "plume_id"
 
-    plume_id: str = Field(pattern=r"^[A-Za-z0-9]{3}\d{8}t\d{6}[A-Za-z0-9]*-[A-Za-z0-9]+$")
+    plume_id: PlumeId
 
     @property
     def scene_name(self) -> str:
@@ -110,7 +163,7 @@ class PlumeRecord(_PlumeBase):
     ``gas`` may be null.
     """
 
-    id: str
+    id: Uuid
     gas: Gas
     geometry_json: PointJson = None
     scene_id: str | None = None
@@ -118,13 +171,13 @@ class PlumeRecord(_PlumeBase):
     instrument: Instrument | None = None
     mission_phase: str | None = None
     platform: str | None = None
-    emission_auto: float | None = None
-    emission_uncertainty_auto: float | None = None
+    emission_auto: Emission = None
+    emission_uncertainty_auto: Emission = None
     emission_cmf_type: str | None = None
     cmf_type: str | None = None
-    gsd: float | None = None
+    gsd: Finite = None
     sensitivity_mode: str | None = None
-    off_nadir: float | None = None
+    off_nadir: Finite = None
     plume_tif: str | None = None
     con_tif: str | None = None
     plume_png: str | None = None
@@ -132,8 +185,8 @@ class PlumeRecord(_PlumeBase):
     plume_rgb_png: str | None = None
     plume_bounds: Bounds = None
     plume_quality: Quality | None = None
-    wind_speed_avg_auto: float | None = None
-    wind_direction_avg_auto: float | None = None
+    wind_speed_avg_auto: Finite = None
+    wind_direction_avg_auto: Finite = None
     emission_version: str | None = None
     processing_software: str | None = None
     publication_sources: Any = None
@@ -187,8 +240,8 @@ class PlumeRecord(_PlumeBase):
 class PlumeCsvRow(_PlumeBase):
     """One row of ``/catalog/plume-csv``: strings coerced, empty cells null, sector as a code."""
 
-    plume_latitude: float | None = None
-    plume_longitude: float | None = None
+    plume_latitude: Finite = None
+    plume_longitude: Finite = None
     datetime: dt.datetime | None = None
     country: str | None = None
     state_province: str | None = None
@@ -203,15 +256,15 @@ class PlumeCsvRow(_PlumeBase):
     modified: dt.datetime | None = None
     emission_version: str | None = None
     processing_software: str | None = None
-    gsd: float | None = None
+    gsd: Finite = None
     sensitivity_mode: str | None = None
-    off_nadir: float | None = None
-    emission_auto: float | None = None
-    emission_uncertainty_auto: float | None = None
-    wind_speed_avg_auto: float | None = None
-    wind_speed_std_auto: float | None = None
-    wind_direction_avg_auto: float | None = None
-    wind_direction_std_auto: float | None = None
+    off_nadir: Finite = None
+    emission_auto: Emission = None
+    emission_uncertainty_auto: Emission = None
+    wind_speed_avg_auto: Finite = None
+    wind_speed_std_auto: Finite = None
+    wind_direction_avg_auto: Finite = None
+    wind_direction_std_auto: Finite = None
     wind_source_auto: str | None = None
     platform: str | None = None
     provider: str | None = None

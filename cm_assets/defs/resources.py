@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+from typing import Any
+from urllib.parse import urlsplit
 
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
@@ -10,28 +13,63 @@ from pydantic import Field
 from cm_assets.defs.storage import Storage
 
 DEFAULT_API_URL = "http://127.0.0.1:8700/api/v1"
-_CLIENT_ENV = {"api_url": "CARBONMAPPER_API_URL", "token": "CARBONMAPPER_TOKEN",
-               "email": "CARBONMAPPER_EMAIL", "password": "CARBONMAPPER_PASSWORD"}
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_SECRET_FIELDS = ("token", "email", "password")
+HOW_TO_PASS = ("pass credentials through the environment: set CARBONMAPPER_TOKEN, or CARBONMAPPER_EMAIL "
+               "and CARBONMAPPER_PASSWORD (or name other variables with token_env / email_env / "
+               "password_env); literal values would be stored in Dagster's run database and shown in the UI")
+
+
+class LiteralSecretError(ValueError):
+    """A credential was given as a value instead of the name of an environment variable."""
 
 
 class CarbonMapperResource(ConfigurableResource):
-    """Typed Carbon Mapper client; defaults to the local replica. Secrets come in through EnvVar."""
+    """Typed Carbon Mapper client; defaults to the local replica.
 
-    api_url: str = Field(default=DEFAULT_API_URL, description="API base URL")
-    token: str | None = Field(default=None, description="Bearer access token")
-    email: str | None = Field(default=None, description="account e-mail for /token/pair")
-    password: str | None = Field(default=None, description="account password for /token/pair")
+    The resource holds only the *names* of the environment variables that carry the credentials,
+    read when a client is made; a literal ``token``/``email``/``password`` is refused
+    (:class:`LiteralSecretError`), so no secret can reach the run snapshot, the event log or the UI."""
+
+    api_url: str = Field(default=DEFAULT_API_URL, description="API base URL (no credentials in it)")
+    token_env: str = Field(default="CARBONMAPPER_TOKEN",
+                           description="name of the environment variable holding a Bearer access token")
+    email_env: str = Field(default="CARBONMAPPER_EMAIL",
+                           description="name of the environment variable holding the account e-mail")
+    password_env: str = Field(default="CARBONMAPPER_PASSWORD",
+                              description="name of the environment variable holding the account password")
+
+    def __init__(self, **data: Any) -> None:
+        literal = [name for name in _SECRET_FIELDS if name in data]
+        if literal:
+            raise LiteralSecretError(f"CarbonMapperResource does not take {', '.join(literal)} as a value: "
+                                     + HOW_TO_PASS)
+        for name in ("token_env", "email_env", "password_env"):
+            value = data.get(name)
+            if isinstance(value, str) and not isinstance(value, EnvVar) and not _ENV_NAME.match(value):
+                # never echo the value: it may be the secret itself
+                raise LiteralSecretError(f"{name} must be the name of an environment variable "
+                                         f"([A-Z_][A-Z0-9_]*), not a value: " + HOW_TO_PASS)
+        url = data.get("api_url")
+        if isinstance(url, str) and not isinstance(url, EnvVar) and (urlsplit(url).username or urlsplit(url).password):
+            raise LiteralSecretError("api_url must not carry user:password@: " + HOW_TO_PASS)
+        super().__init__(**data)
 
     @classmethod
     def from_environment(cls) -> CarbonMapperResource:
-        """Bind each setting to its environment variable when set (EnvVar keeps values out of the UI)."""
-        return cls(**{field: EnvVar(var) for field, var in _CLIENT_ENV.items() if os.environ.get(var)})
+        """The API URL bound to CARBONMAPPER_API_URL when set (EnvVar); credentials by variable name."""
+        if os.environ.get("CARBONMAPPER_API_URL"):
+            return cls(api_url=EnvVar("CARBONMAPPER_API_URL"))
+        return cls()
 
     def get_client(self):
-        """A new ``CarbonMapperClient`` for one run."""
+        """A new ``CarbonMapperClient`` for one run, with the credentials read from the environment now."""
         from cm_assets.carbonmapper import CarbonMapperClient
 
-        return CarbonMapperClient(self.api_url, token=self.token, email=self.email, password=self.password)
+        env = os.environ
+        return CarbonMapperClient(self.api_url, token=env.get(self.token_env) or None,
+                                  email=env.get(self.email_env) or None,
+                                  password=env.get(self.password_env) or None)
 
 
 class StorageResource(ConfigurableResource):

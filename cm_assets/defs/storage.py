@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +17,10 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+
+#: A hidden temporary file older than this is a killed write's leftover (a live write takes seconds).
+STALE_TEMPORARY_SECONDS = 600.0
 
 
 class Storage:
@@ -49,6 +54,25 @@ class Storage:
         base = self._base.rstrip("/") + "/"
         return sorted(p[len(base):] if p.startswith(base) else p
                       for p in self.fs.glob(self._full(pattern)))
+
+    def remove_stale_temporaries(self, dirs: Iterable[str], names: Iterable[str] = ("*",),
+                                 max_age_s: float = STALE_TEMPORARY_SECONDS) -> list[str]:
+        """Delete the hidden ``.<name>.<random>.tmp`` files a killed write left in ``dirs`` (only for
+        ``names``, default all), when older than ``max_age_s`` so a concurrent run's write in
+        progress is kept. Returns the relative paths removed."""
+        removed = []
+        now = time.time()
+        for directory in dirs:
+            for name in names:
+                for rel in self.glob(f"{directory}/.{name}.*.tmp"):
+                    try:
+                        age = now - self.fs.modified(self._full(rel)).timestamp()
+                    except (NotImplementedError, OSError, KeyError):
+                        age = max_age_s
+                    if age >= max_age_s:
+                        self.fs.rm(self._full(rel))
+                        removed.append(rel)
+        return removed
 
     @contextmanager
     def atomic(self, rel: str) -> Iterator[str]:

@@ -13,6 +13,7 @@ from cm_assets.replica import (routes_admin, routes_assets, routes_auth, routes_
 from cm_assets.replica.auth import AuthService
 from cm_assets.replica.cdn import CdnSigner
 from cm_assets.replica.clock import ReplicaClock
+from cm_assets.replica.corruption import Corruptions
 from cm_assets.replica.faults import FaultInjector
 from cm_assets.replica.limits import RateLimiter
 from cm_assets.replica.rasters import RasterStore
@@ -72,6 +73,7 @@ def build(config: ServeConfig, api_url: str, cdn_url: str
         limiter=RateLimiter(config.rate_limit, config.rate_window),
         faults=FaultInjector(config.fault_5xx_rate, config.slow_rate, config.slow_ms,
                              config.truncate_rate, config.fault_seed),
+        corruptions=Corruptions(config.data_dir),
         api_url=api_url)
     api = Router()
     routes_auth.register(api, state, API_PREFIX)

@@ -1,7 +1,8 @@
 """Replica-only admin routes under ``/_replica`` (not part of the real API).
 
 ``GET/POST /_replica/clock``, ``POST /_replica/reprocess``, ``GET /_replica/stats``,
-``POST /_replica/stats/reset``, ``GET/POST/DELETE /_replica/faults``.
+``POST /_replica/stats/reset``, ``GET/POST/DELETE /_replica/faults``,
+``GET/POST/DELETE /_replica/corrupt`` (malformed records and assets, see ``corruption.py``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ def register(router: Router, state: ReplicaState) -> None:
         state.faults.clear()
         return json_response({"pending": []})
 
+    def corrupt_get(request: Request) -> Response:
+        return json_response(state.corruptions.pending())
+
+    def corrupt_post(request: Request) -> Response:
+        try:
+            state.corruptions.schedule(request.json())
+        except (TypeError, ValueError) as exc:
+            raise _bad(f"invalid corruption: {exc}") from exc
+        return json_response(state.corruptions.pending())
+
+    def corrupt_delete(request: Request) -> Response:
+        state.corruptions.clear()
+        return json_response(state.corruptions.pending())
+
+    router.add("GET", "/_replica/corrupt", corrupt_get, "admin", auth="none")
+    router.add("POST", "/_replica/corrupt", corrupt_post, "admin", auth="none")
+    router.add("DELETE", "/_replica/corrupt", corrupt_delete, "admin", auth="none")
     router.add("GET", "/_replica/clock", clock_get, "admin", auth="none")
     router.add("POST", "/_replica/clock", clock_post, "admin", auth="none")
     router.add("POST", "/_replica/reprocess", reprocess, "admin", auth="none")

@@ -30,9 +30,10 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         ref = parse_asset_path("/" + key)
         if ref is None:
             raise not_found()
+        garbage = state.corruptions.garbage_file(key) if state.corruptions else None
         try:
-            path = state.rasters.resolve(ref.collection, ref.item_id, ref.key,
-                                         state.clock.now())
+            path = garbage or state.rasters.resolve(ref.collection, ref.item_id, ref.key,
+                                                    state.clock.now())
         except AssetError as exc:
             detail = "Forbidden" if exc.status == 403 else "Not Found"
             raise HTTPError(exc.status, {"detail": detail}) from exc
@@ -52,9 +53,10 @@ def register_cdn(router: Router, state: ReplicaState) -> None:
         ref = parse_asset_path(path)
         if ref is None:
             raise _xml_error(404, "NoSuchKey", "The specified key does not exist.")
+        garbage = state.corruptions.garbage_file(path) if state.corruptions else None
         try:
-            file = state.rasters.resolve(ref.collection, ref.item_id, ref.key,
-                                         state.clock.now())
+            file = garbage or state.rasters.resolve(ref.collection, ref.item_id, ref.key,
+                                                    state.clock.now())
         except AssetError as exc:
             if exc.status == 403:
                 raise _xml_error(403, "AccessDenied", "Access Denied") from exc

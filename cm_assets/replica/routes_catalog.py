@@ -88,6 +88,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
             rows = select_plumes(state.world, query, now)
             items = [records.plume_record(state.world, int(r), asset_url)
                      for r in rows[offset:offset + limit]]
+        items = state.corruptions.items(items) if state.corruptions else items
         total = int(len(rows))
         return json_response({"items": items, "total_count": total, "bbox_count": total,
                               "limit": limit, "offset": offset, "nearby_items": []})
@@ -102,7 +103,9 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
             row = state.world.plume_index(key)
             if row is None or state.world.arrays()["published"][row] > to_ns(now):
                 raise not_found()
-            return json_response(records.plume_record(state.world, row, asset_url))
+            item = records.plume_record(state.world, row, asset_url)
+        served = state.corruptions.items([item]) if state.corruptions else [item]
+        return json_response(served[0])
 
     def plume_csv(request: Request) -> Response:
         q = QueryParams(request.query)

@@ -25,6 +25,7 @@ from cm_assets.replica.auth import AuthError, AuthService, token_invalid, unauth
 from cm_assets.replica.cdn import CdnSigner
 from cm_assets.replica.clock import ReplicaClock
 from cm_assets.replica.errors import HTTPError, not_found
+from cm_assets.replica.corruption import Corruptions
 from cm_assets.replica.faults import FaultInjector
 from cm_assets.replica.limits import RateLimiter
 from cm_assets.replica.web import Request, Response, Router, error_response
@@ -77,6 +78,7 @@ class ReplicaState:
     signer: CdnSigner
     limiter: RateLimiter
     faults: FaultInjector
+    corruptions: Corruptions | None = None
     stats: Stats = field(default_factory=Stats)
     api_url: str = ""
     lock: threading.RLock = field(default_factory=threading.RLock)

@@ -45,7 +45,7 @@ def test_plume_record_fields_and_derived_properties():
 
 
 def test_plume_record_nullable_fields_and_unknown_sector_kept():
-    plume = PlumeRecord.parse({"id": "u", "plume_id": "GAO20230615t202019p0000-A", "gas": "co2",
+    plume = PlumeRecord.parse({"id": "8a1c6f0e-0000-4000-8000-000000000002", "plume_id": "GAO20230615t202019p0000-A", "gas": "co2",
                                "instrument": "gao", "sector": "3A", "wind_speed_avg_auto": None})
     assert plume.gas is Gas.CO2 and plume.instrument is Instrument.GAO
     assert plume.instrument.value == "GAO"
@@ -60,6 +60,21 @@ def test_plume_record_nullable_fields_and_unknown_sector_kept():
     ({"plume_id": "not a plume id"}, "plume_id"),
     ({"geometry_json": {"type": "Point", "coordinates": "x"}}, "geometry_json"),
     ({"instrument": "landsat"}, "instrument"),
+    ({"plume_bounds": 5}, "plume_bounds"),
+    ({"plume_bounds": [1, None, 3, 4]}, "plume_bounds"),
+    ({"plume_bounds": "[1, 2,"}, "plume_bounds"),
+    ({"plume_bounds": [-100.0, 40.0, -101.0, 41.0]}, "plume_bounds"),
+    ({"plume_bounds": [float("nan"), 40.0, -101.0, 41.0]}, "plume_bounds"),
+    ({"plume_bounds": [-100.0, 40.0, -99.0, 95.0]}, "plume_bounds"),
+    ({"emission_auto": float("nan")}, "emission_auto"),
+    ({"emission_auto": float("inf")}, "emission_auto"),
+    ({"emission_auto": -1.0}, "emission_auto"),
+    ({"emission_uncertainty_auto": -0.5}, "emission_uncertainty_auto"),
+    ({"wind_speed_avg_auto": float("inf")}, "wind_speed_avg_auto"),
+    ({"plume_id": "tan20251212t185057c20s4001" + "x" * 300 + "-A"}, "plume_id"),
+    ({"plume_id": "tan20251312t185057c20s4001-A"}, "plume_id"),
+    ({"plume_id": "tan20251212t185057c20s4001-A/../x"}, "plume_id"),
+    ({"id": "not-a-uuid"}, "id"),
 ])
 def test_record_error_names_field_and_keeps_payload(change, field):
     payload = record(**change)

@@ -27,7 +27,7 @@ def cdn(collection: str, key: str, item: str = PID) -> str:
 
 
 def plume(**fields) -> PlumeRecord:
-    base = {"id": "u", "plume_id": PID, "gas": "CH4", "emission_version": "v3d", "cmf_type": "mfa",
+    base = {"id": "8a1c6f0e-0000-4000-8000-000000000003", "plume_id": PID, "gas": "CH4", "emission_version": "v3d", "cmf_type": "mfa",
             "plume_tif": cdn("l3a-vis-ch4-mfa-v3d", "plume.tif"),
             "con_tif": cdn("l3a-ime-ch4-mfa-v3d", "ime-cmf-concentrations.tif")}
     base.update(fields)

@@ -11,11 +11,12 @@ from dagster import DagsterInstance, SensorDefinition, build_sensor_context
 from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.definitions import defs
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets_tests.conftest import replica_resource
 from cm_assets.replica.process import ReplicaProcess
 
 
 def resource_for(replica: ReplicaProcess) -> CarbonMapperResource:
-    return CarbonMapperResource(api_url=replica.api_url, email=replica.email, password=replica.password)
+    return replica_resource(replica)
 
 
 def client_for(replica: ReplicaProcess) -> CarbonMapperClient:

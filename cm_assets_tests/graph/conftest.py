@@ -15,11 +15,11 @@ from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.storage import Storage
 from cm_assets.demo import range_tags
-from cm_assets_tests.conftest import REPLICA_END
+from cm_assets_tests.conftest import REPLICA_END, replica_resource
 
 
 def client_resource(replica) -> CarbonMapperResource:
-    return CarbonMapperResource(api_url=replica.api_url, email=replica.email, password=replica.password)
+    return replica_resource(replica)
 
 
 def pick_days(replica, count: int = 2, low: int = 2, high: int = 4) -> list[str]:

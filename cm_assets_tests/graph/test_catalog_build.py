@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cm_assets.defs.catalog.build import conflicting_duplicates
 from cm_assets_tests.graph.samples import catalog, payload
 
 DAY = "2026-10-01"
@@ -56,3 +57,23 @@ def test_backfill_fetches_consecutive_days_in_chunks():
     days = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-05", "2026-01-06"]
     assert day_chunks(days) == [days[:3], days[3:]]
     assert day_chunks(days[:3], max_days=2) == [days[:2], days[2:3]]
+
+
+def test_identical_copies_collapse_and_differing_copies_are_all_quarantined():
+    signed_again = payload("A", plume_tif=payload("A")["plume_tif"].replace("abc", "other"))
+    frame, quarantine = catalog(DAY, [payload("A"), signed_again,
+                                      payload("B"), payload("B", emission_auto=10.0), payload("C")])
+    assert list(frame["plume_id"]) == ["tan20261001t181625c77s4001-A", "tan20261001t181625c77s4001-C"]
+    assert list(quarantine["plume_id"]) == ["tan20261001t181625c77s4001-B"] * 2
+    assert all("duplicate" in r and "emission_auto" in r for r in quarantine["reason"])
+    assert sorted(json.loads(p)["emission_auto"] for p in quarantine["payload"]) == [10.0, 950.0]
+    assert conflicting_duplicates(quarantine) == 1
+
+
+def test_record_of_another_day_is_quarantined_but_the_next_midnight_belongs_to_the_next_day():
+    stray = payload("A", day="2026-10-05")
+    boundary = payload("B", scene_timestamp="2026-10-02T00:00:00Z")
+    frame, quarantine = catalog(DAY, [stray, boundary, payload("C")])
+    assert list(frame["plume_id"]) == ["tan20261001t181625c77s4001-C"]
+    assert list(quarantine["field"]) == ["scene_timestamp"]
+    assert "2026-10-05" in quarantine.iloc[0]["reason"]

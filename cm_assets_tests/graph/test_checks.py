@@ -72,3 +72,13 @@ def test_nodata_fraction():
     frame = pd.DataFrame({"plume_id": ["a", "b"], "cmf_nodata_fraction": [0.1, 1.0]})
     assert not checks.check_nodata(frame, "cmf_nodata_fraction", "crop_nodata_fraction").passed
     assert checks.check_nodata(frame.iloc[:1], "cmf_nodata_fraction", "crop_nodata_fraction").passed
+
+
+def test_non_negative_check_flags_nan_and_inf_where_null_is_distinct():
+    frame = pd.DataFrame({"plume_id": ["a", "b", "c", "d", "e"],
+                          "emission_auto": pd.Series([1.0, float("nan"), float("inf"), None, 0.0], dtype=object)})
+    result = checks.check_non_negative(frame, ["emission_auto"])
+    assert not result.passed and result.metadata["negative"].value == 2
+    assert result.metadata["negative_ids"].value == "b, c"
+    stored = pd.DataFrame({"plume_id": ["a", "b", "c"], "emission_auto": [1.0, float("nan"), -float("inf")]})
+    assert checks.check_non_negative(stored, ["emission_auto"]).metadata["negative_ids"].value == "c"

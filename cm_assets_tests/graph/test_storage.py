@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import pandas as pd
 import pytest
 
@@ -26,3 +29,22 @@ def test_failed_write_publishes_nothing_and_keeps_the_old_file(tmp_path, root):
     assert list(store.read_parquet("t/day=2026-01-01.parquet")["a"]) == [1, 2]
     store.write_parquet(pd.DataFrame({"a": [3]}), "t/day=2026-01-01.parquet")
     assert list(store.read_parquet("t/day=2026-01-01.parquet")["a"]) == [3]
+
+
+def test_stale_temporaries_of_killed_writes_are_removed_live_ones_kept(tmp_path):
+    store = Storage(str(tmp_path))
+    (tmp_path / "products" / "p").mkdir(parents=True)
+    stale = [tmp_path / "products" / ".day=2026-10-01.parquet.0a1b2c3d4e5f.tmp",
+             tmp_path / "products" / "p" / ".mask.tif.x1y2z3.tmp"]
+    live = tmp_path / "products" / "p" / ".rgb.tif.q9w8e7.tmp"
+    other_day = tmp_path / "products" / ".day=2026-10-02.parquet.0a1b2c3d4e5f.tmp"
+    published = tmp_path / "products" / "p" / "mask.tif"
+    for path in [*stale, live, other_day, published]:
+        path.write_bytes(b"x")
+    for path in [*stale, other_day, published]:
+        os.utime(path, (time.time() - 3600,) * 2)
+    assert store.remove_stale_temporaries(["products"], ["day=2026-10-01.parquet"]) == [
+        "products/.day=2026-10-01.parquet.0a1b2c3d4e5f.tmp"]
+    assert store.remove_stale_temporaries(["products/p", "products/absent"]) == ["products/p/.mask.tif.x1y2z3.tmp"]
+    assert live.exists() and other_day.exists() and published.exists()
+    assert not any(path.exists() for path in stale)

@@ -108,6 +108,32 @@ def test_stats_count_asset_bytes(twin):
     assert "admin" not in stats["classes"]
 
 
+def test_corrupt_switch_rewrites_records_and_damages_assets(twin):
+    page = _plumes(twin, limit=3, sort="asc")["items"]
+    first, second, third = (r["plume_id"] for r in page)
+    admin(twin, "POST", "/corrupt", json={"plume_id": first, "set": {"plume_bounds": 5}, "drop": ["gas"]})
+    admin(twin, "POST", "/corrupt", json={"plume_id": second, "replace": "not a record"})
+    admin(twin, "POST", "/corrupt", json={"plume_id": third, "copies": [{}, {"set": {"emission_auto": -1}}]})
+    admin(twin, "POST", "/corrupt", json={"asset": f"/{page[0]['plume_id']}/"})
+    served = _plumes(twin, limit=3, sort="asc")["items"]
+    assert served[0]["plume_bounds"] == 5 and "gas" not in served[0]
+    assert served[1] == "not a record"
+    assert served[2] == page[2] and served[3] == page[2] and served[4]["emission_auto"] == -1
+    single = requests.get(f"{twin.api_url}/catalog/plume/{first}", timeout=TIMEOUT).json()
+    assert single["plume_bounds"] == 5
+    url = page[0]["plume_tif"].split("?")[0].replace(twin.cdn_url, f"{twin.api_url}/catalog/asset")
+    headers = bearer(login(twin)["access"])
+    damaged = requests.get(url, headers=headers, timeout=TIMEOUT)
+    assert damaged.status_code == 200 and not damaged.content.startswith((b"II*", b"MM\x00*"))
+    assert requests.get(page[0]["plume_tif"], timeout=TIMEOUT).content == damaged.content  # the CDN too
+    assert len(admin(twin, "GET", "/corrupt")["records"]) == 3
+    with pytest.raises(requests.HTTPError):
+        admin(twin, "POST", "/corrupt", json={"set": {}})
+    admin(twin, "DELETE", "/corrupt")
+    assert [_stable(r) for r in _plumes(twin, limit=3, sort="asc")["items"]] == [_stable(r) for r in page]
+    assert requests.get(url, headers=headers, timeout=TIMEOUT).content.startswith((b"II*", b"MM\x00*"))
+
+
 def test_scheduled_faults(twin):
     admin(twin, "POST", "/faults",
           json={"status": 503, "count": 2, "path_prefix": "/api/v1/catalog"})

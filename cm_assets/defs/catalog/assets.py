@@ -14,7 +14,7 @@ from dagster import (
 
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.defs import checks
-from cm_assets.defs.catalog.build import build_catalog
+from cm_assets.defs.catalog.build import build_catalog, conflicting_duplicates
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import day_window, observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -61,14 +61,17 @@ def day_chunks(days: list[str], max_days: int = CHUNK_DAYS) -> list[list[str]]:
 
 def fetch_payloads_by_day(client, days: list[str]) -> dict[str, list[dict]]:
     """Raw published records of both gases for ``days``: one paginated query per gas and chunk of
-    consecutive days (a backfill of years costs about one request per 1000 plumes, not per day)."""
+    consecutive days (a backfill of years costs about one request per 1000 plumes, not per day).
+
+    A record goes to its own observation day when that day is in ``days``; one observed outside
+    them goes to the nearest day of its chunk, whose catalog build quarantines it (never dropped)."""
     out: dict[str, list[dict]] = {day: [] for day in days}
     for chunk in day_chunks(days):
         window = (day_window(chunk[0])[0], day_window(chunk[-1])[1])
         for gas in GASES:
             for payload in client.iter_plume_payloads(gas=gas, observed=window, status="published"):
                 day = _record_day(payload, chunk[0])
-                out[day if day in out else chunk[0]].append(payload)
+                out[day if day in out else min(max(day, chunk[0]), chunk[-1])].append(payload)
     return out
 
 
@@ -77,10 +80,10 @@ def all_plume_ids(store: Storage) -> pd.Series:
     return store.read_columns("catalog/day=*.parquet", ["plume_id"])["plume_id"].astype("string")
 
 
-def catalog_checks(frame: pd.DataFrame, store: Storage) -> list:
+def catalog_checks(frame: pd.DataFrame, store: Storage, conflicting: int = 0) -> list:
     return [
         checks.check_schema(frame, "plumes", checks.REQUIRED_PLUME_FIELDS),
-        checks.check_unique_ids(all_plume_ids(store)),
+        checks.check_unique_ids(all_plume_ids(store), conflicting),
         checks.check_geometries(frame),
         checks.check_non_negative(frame, ["emission_auto", "emission_uncertainty_auto"]),
     ]
@@ -98,14 +101,16 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     """Every published CH4 and CO2 plume observed on the partition's UTC day, typed by the client:
     all record fields, point geometry (EPSG:4326), plume bounds, scene name, wind u/v and instrument
     name. One GeoParquet file per day (catalog/day=YYYY-MM-DD.parquet), replaced on rerun; records
-    that do not parse go to quarantine/day=YYYY-MM-DD.parquet with the offending field (a day
-    without malformed records has no quarantine file)."""
+    that do not parse, break a value rule, fall outside the run's days or conflict with another copy
+    of their plume_id go to quarantine/day=YYYY-MM-DD.parquet with the field and the reason (a day
+    without such records has no quarantine file)."""
     store = storage.storage()
-    frames, quarantined = [], 0
+    frames, quarantined, conflicting = [], 0, 0
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
             for day in chunk:
+                store.remove_stale_temporaries(["catalog", "quarantine"], [f"day={day}.parquet"])
                 catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
                 store.write_parquet(catalog, catalog_path(day))
                 if len(bad):
@@ -114,13 +119,15 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
                 else:
                     store.remove(quarantine_path(day))
                 quarantined += len(bad)
+                conflicting += conflicting_duplicates(bad)
                 frames.append(catalog)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     metadata = table_metadata(frame, "plumes", PREVIEW)
     metadata.update({
         "days": len(context.partition_keys),
         "quarantined": quarantined,
+        "conflicting_duplicates": conflicting,
         "path": MetadataValue.path(store.uri(catalog_path(context.partition_keys[-1]))),
         "by_instrument": MetadataValue.json(frame["instrument"].value_counts().to_dict() if len(frame) else {}),
     })
-    return MaterializeResult(metadata=metadata, check_results=catalog_checks(frame, store))
+    return MaterializeResult(metadata=metadata, check_results=catalog_checks(frame, store, conflicting))

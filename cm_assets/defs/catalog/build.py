@@ -68,8 +68,7 @@ def catalog_row(record: Any, payload: dict, day: str) -> dict:
     if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise RecordError("geometry_json", "missing or out-of-range point coordinates", payload,
                           plume_id=payload.get("plume_id"))
-    bounds = payload.get("plume_bounds") or [None] * 4
-    west, south, east, north = (_number(b) for b in (list(bounds) + [None] * 4)[:4])
+    west, south, east, north = getattr(record, "plume_bounds", None) or (None,) * 4
     plume_id = str(row["plume_id"])
     u, v = wind_components(_number(row["wind_speed_avg_auto"]), _number(row["wind_direction_avg_auto"]))
     row.update(observation_day=day, scene_name=plume_id.rsplit("-", 1)[0],
@@ -79,12 +78,23 @@ def catalog_row(record: Any, payload: dict, day: str) -> dict:
     return row
 
 
-def _observed_on(timestamp: Any, day: str) -> bool:
-    """Whether the row belongs to partition ``day`` (an inclusive upstream end may leak the next day)."""
+#: Start of the quarantine reason of conflicting copies of one plume id (counted by the check).
+DUPLICATE = "duplicate plume_id in one response with differing content"
+
+
+def _observed_day(timestamp: Any) -> str | None:
     if not isinstance(timestamp, datetime):
-        return True
+        return None
     utc = timestamp.astimezone(timezone.utc) if timestamp.tzinfo else timestamp
-    return utc.strftime("%Y-%m-%d") == day
+    return utc.strftime("%Y-%m-%d")
+
+
+def _next_partition_boundary(timestamp: Any, day: str) -> bool:
+    """Exactly midnight after ``day``: the API's inclusive window end returned the next day's first
+    instant; that record belongs to the next partition, whose own query returns it."""
+    stamp = pd.Timestamp(timestamp)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp == pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
 
 
 def quarantine_row(error: RecordError | Exception, payload: Any, day: str, now: datetime) -> dict:
@@ -94,26 +104,69 @@ def quarantine_row(error: RecordError | Exception, payload: Any, day: str, now: 
     field = getattr(error, "field", None)
     reason = getattr(error, "reason", None) or str(error)
     return {"plume_id": plume_id, "field": field, "reason": f"{field}: {reason}" if field else reason,
-            "payload": json.dumps(payload, default=str, sort_keys=True), "partition": day,
-            "quarantined_at": now}
+            "payload": quarantined_payload(payload), "partition": day, "quarantined_at": now}
+
+
+def quarantined_payload(payload: Any) -> str:
+    """The raw record as kept in quarantine: JSON, signed URLs without their signatures."""
+    return json.dumps(_content(payload) if isinstance(payload, dict) else payload, default=str, sort_keys=True)
+
+
+def _content(payload: dict) -> dict:
+    """A record as compared between copies: signed URLs without their (expiring) signatures."""
+    return {k: strip_signature(v) if k in URL_FIELDS else v for k, v in payload.items()}
+
+
+def _differing_fields(payloads: list[dict]) -> list[str]:
+    contents = [_content(p) for p in payloads]
+    keys = sorted(set().union(*contents))
+    return [k for k in keys if len({json.dumps(c.get(k), default=str, sort_keys=True) for c in contents}) > 1]
 
 
 def build_catalog(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any],
                   now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Parse ``payloads`` with the client's ``parse``: good records become catalog rows (one per
-    plume_id, last wins), malformed ones quarantine rows naming the field; nothing is dropped."""
+    """Parse ``payloads`` with the client's ``parse``; nothing is dropped silently:
+
+    * good records observed on ``day`` become catalog rows;
+    * malformed records go to quarantine naming the field and the rule;
+    * a record observed on another day (the caller routes those that are in the run to their own
+      day) goes to quarantine, except the next day's first instant that an inclusive window end
+      returns (that day's own query returns it);
+    * copies of one plume_id collapse when their content is identical; when it differs every copy
+      is quarantined with reason :data:`DUPLICATE` and the differing fields."""
     now = now or datetime.now(timezone.utc)
-    rows: dict[str, dict] = {}
+    copies: dict[str, list[tuple[dict, dict]]] = {}
     bad: list[dict] = []
     for payload in payloads:
         try:
             if not isinstance(payload, dict):
                 raise RecordError("<record>", f"not an object: {type(payload).__name__}", payload)
             row = catalog_row(parse(payload), payload, day)
+            observed = _observed_day(row["scene_timestamp"])
+            if observed is not None and observed != day:
+                if _next_partition_boundary(row["scene_timestamp"], day):
+                    continue
+                raise RecordError("scene_timestamp", f"observed on {observed}, outside the days of this run",
+                                  payload, row["plume_id"])
         except RecordError as error:
             bad.append(quarantine_row(error, payload, day, now))
             continue
-        if _observed_on(row["scene_timestamp"], day):
-            rows[row["plume_id"]] = row
-    ordered = [rows[key] for key in sorted(rows)]
-    return conform(pd.DataFrame(ordered), "plumes"), conform(pd.DataFrame(bad), "quarantine")
+        copies.setdefault(row["plume_id"], []).append((row, payload))
+    rows = []
+    for plume_id in sorted(copies):
+        group = copies[plume_id]
+        differing = _differing_fields([payload for _row, payload in group]) if len(group) > 1 else []
+        if not differing:
+            rows.append(group[0][0])
+            continue
+        error = RecordError("plume_id", f"{DUPLICATE} ({', '.join(differing)})", None, plume_id)
+        bad += [quarantine_row(error, payload, day, now) for _row, payload in group]
+    return conform(pd.DataFrame(rows), "plumes"), conform(pd.DataFrame(bad), "quarantine")
+
+
+def conflicting_duplicates(quarantine: pd.DataFrame) -> int:
+    """Plume ids quarantined because copies in one response differ."""
+    if quarantine.empty:
+        return 0
+    hit = quarantine["reason"].astype("string").str.startswith(f"plume_id: {DUPLICATE}", na=False)
+    return int(quarantine.loc[hit, "plume_id"].nunique())

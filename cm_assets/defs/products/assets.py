@@ -19,7 +19,7 @@ from pydantic import Field
 
 from cm_assets.carbonmapper.assets import geometry_from_geojson
 from cm_assets.carbonmapper.client import CarbonMapperClient
-from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable, RecordError
+from cm_assets.carbonmapper.errors import ProductNotAvailable, RecordError, describe, is_run_wide
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS, alpha_outline
@@ -100,11 +100,36 @@ def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: 
     return row
 
 
-def _reusable(store: Storage, day: str) -> dict[tuple[str, str], dict]:
+def plume_dirs(plume_id: str) -> list[str]:
+    """Directories holding one plume's files (products, crops, pictures)."""
+    return [f"products/{plume_id}", f"crops/{plume_id}", f"plots/plumes/{plume_id}"]
+
+
+def remove_plume_temporaries(store: Storage, records: Sequence[PlumeRecord], log) -> None:
+    """Remove what killed writes left in the plumes' directories (reused plumes included)."""
+    for record in records:
+        try:
+            store.remove_stale_temporaries(plume_dirs(record.plume_id))
+        except OSError as error:
+            log.warning(f"{record.plume_id}: temporaries not removed: {describe(error)}")
+
+
+def read_previous(store: Storage, rel: str, log) -> pd.DataFrame | None:
+    """The table a previous run of the day wrote, or None when absent or unreadable (rebuilt)."""
+    if not store.exists(rel):
+        return None
+    try:
+        return store.read_parquet(rel)
+    except Exception as error:  # a damaged table only costs the reuse of its rows
+        log.warning(f"{rel}: previous table unreadable, rebuilding it: {describe(error)}")
+        return None
+
+
+def _reusable(store: Storage, day: str, log) -> dict[tuple[str, str], dict]:
     """Rows of the previous run of ``day`` that are complete and whose files are still on disk."""
-    if not store.exists(products_path(day)):
+    previous = read_previous(store, products_path(day), log)
+    if previous is None:
         return {}
-    previous = store.read_parquet(products_path(day))
     rows = {}
     for row in previous.to_dict("records"):
         paths = [row.get(f"{key}_path") for key in PRODUCT_FILES]
@@ -120,7 +145,8 @@ def _rel(store: Storage, uri: str) -> str:
 def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
                    config: ProductsConfig, log) -> pd.DataFrame:
     """The products table of one day (previous complete rows of unchanged plumes are reused)."""
-    reuse = _reusable(store, day)
+    remove_plume_temporaries(store, records, log)
+    reuse = _reusable(store, day, log)
 
     def one(record: PlumeRecord) -> dict:
         known = reuse.get((record.plume_id, record.emission_version))
@@ -128,9 +154,11 @@ def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
             return known
         try:
             return plume_row(client, record, store, day, config.plots)
-        except CarbonMapperError as error:
-            log.warning(f"{record.plume_id}: products failed: {error}")
-            return {"plume_id": record.plume_id, "observation_day": day, "error": str(error),
+        except Exception as error:  # one plume's fetch/write/read failure never stops the day
+            if is_run_wide(error):
+                raise
+            log.warning(f"{record.plume_id}: products failed: {describe(error)}")
+            return {"plume_id": record.plume_id, "observation_day": day, "error": describe(error),
                     "emission_version": record.emission_version, "emission_auto": record.emission_auto}
 
     with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
@@ -160,6 +188,11 @@ def day_records(store: Storage, day: str, payloads: list[dict]) -> list[PlumeRec
     return [records[k] for k in sorted(records)]
 
 
+def _dir_and_name(rel: str) -> tuple[list[str], list[str]]:
+    directory, name = rel.rsplit("/", 1)
+    return [directory], [name]
+
+
 def build_days(days: Sequence[str], carbonmapper: CarbonMapperResource, store: Storage,
                path: Callable[[str], str], table: str,
                build: Callable[[CarbonMapperClient, list[PlumeRecord], str], pd.DataFrame]) -> pd.DataFrame:
@@ -169,6 +202,7 @@ def build_days(days: Sequence[str], carbonmapper: CarbonMapperResource, store: S
     with carbonmapper.get_client() as client:
         records = records_by_day(client, store, list(days))
         for day in days:
+            store.remove_stale_temporaries(*_dir_and_name(path(day)))
             frame = build(client, records[day], day)
             store.write_parquet(frame, path(day))
             frames.append(frame)

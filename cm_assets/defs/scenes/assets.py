@@ -18,7 +18,7 @@ from pydantic import Field
 from shapely.geometry import box
 
 from cm_assets.carbonmapper.client import l2b_candidates
-from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable, SceneNotPublished
+from cm_assets.carbonmapper.errors import ProductNotAvailable, SceneNotPublished, describe, is_run_wide
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
@@ -27,7 +27,8 @@ from cm_assets.defs.catalog.assets import catalog_path
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import observation_days
-from cm_assets.defs.products.assets import build_days, picture_metadata, products_path
+from cm_assets.defs.products.assets import (build_days, picture_metadata, products_path, read_previous,
+                                            remove_plume_temporaries)
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
 from cm_assets.defs.storage import Storage, write_cog
@@ -66,16 +67,19 @@ def scene_key(client, record: PlumeRecord) -> tuple[str, ...]:
     return (record.scene_name, *(str(c) for c in l2b_candidates(record, client.asset_urls)))
 
 
-def resolve_scene(client, record: PlumeRecord) -> SceneRaster | CarbonMapperError:
-    """The plume's L2B parent, or the error that resolving it raised (shared by a scene's plumes)."""
+def resolve_scene(client, record: PlumeRecord) -> SceneRaster | Exception:
+    """The plume's L2B parent, or the error that resolving it raised (shared by a scene's plumes);
+    run-wide errors propagate."""
     try:
         return client.scene_for_plume(record)
-    except CarbonMapperError as error:
+    except Exception as error:
+        if is_run_wide(error):
+            raise
         return error
 
 
 def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
-             config: CropConfig, scene: SceneRaster | CarbonMapperError, api_now: datetime) -> dict:
+             config: CropConfig, scene: SceneRaster | Exception, api_now: datetime) -> dict:
     """Crop the plume's resolved L2B parent ``scene`` around ``outline``; an unpublished scene is
     'deferred' (or 'gave_up', judged by the API's clock ``api_now``), another resolution error is
     raised."""
@@ -83,7 +87,7 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
            "checked_at": datetime.now(timezone.utc), "pad_px": config.pad_px}
     if isinstance(scene, SceneNotPublished):
         return {**row, "status": unpublished_scene_status(day, api_now), "reason": str(scene)}
-    if isinstance(scene, CarbonMapperError):
+    if isinstance(scene, Exception):
         raise scene
     crops: dict[str, GeoArray | None] = {}
     for band, column in BANDS.items():
@@ -105,15 +109,16 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
     return row
 
 
-def _outlines(store: Storage, day: str) -> pd.DataFrame:
+def _outlines(store: Storage, day: str, log) -> pd.DataFrame:
     """Outline per plume (products outline, else the catalog's plume bounds) and the L3A path."""
     catalog = store.read_parquet(catalog_path(day)).set_index("plume_id")
     fallback = {pid: box(r.bounds_west, r.bounds_south, r.bounds_east, r.bounds_north)
                 if pd.notna(r.bounds_west) else r.geometry.buffer(0.005)
                 for pid, r in catalog.iterrows()}
     frame = pd.DataFrame({"outline": pd.Series(fallback, dtype=object), "l3a_path": None})
-    if store.exists(products_path(day)):
-        products = store.read_parquet(products_path(day)).set_index("plume_id")
+    products = read_previous(store, products_path(day), log)
+    if products is not None:
+        products = products.set_index("plume_id")
         for pid, r in products.iterrows():
             if pid in frame.index:
                 if r.geometry is not None and not r.geometry.is_empty:
@@ -128,22 +133,23 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
 
     Each L2B parent is resolved once for all of its plumes; scenes are handled by a small thread
     pool (``config.workers``) and the rows keep the order of ``records``."""
-    outlines = _outlines(store, day) if records else pd.DataFrame()
+    remove_plume_temporaries(store, records, log)
+    outlines = _outlines(store, day, log) if records else pd.DataFrame()
     api_now = client.api_now() if records else None
-    previous = {}
-    if store.exists(crops_path(day)):
-        old = store.read_parquet(crops_path(day))
-        previous = {r["plume_id"]: r for r in old.to_dict("records")
-                    if r["status"] == "ok" and r["pad_px"] == config.pad_px}
+    old = read_previous(store, crops_path(day), log)
+    previous = {} if old is None else {r["plume_id"]: r for r in old.to_dict("records")
+                                       if r["status"] == "ok" and r["pad_px"] == config.pad_px}
 
-    def one(record: PlumeRecord, scene: SceneRaster | CarbonMapperError) -> dict:
-        target = outlines.loc[record.plume_id]
+    def one(record: PlumeRecord, scene: SceneRaster | Exception) -> dict:
         try:
+            target = outlines.loc[record.plume_id]
             return crop_row(record, target.outline, target.l3a_path, store, day, config, scene, api_now)
-        except CarbonMapperError as error:
-            log.warning(f"{record.plume_id}: crop failed: {error}")
+        except Exception as error:  # one plume's fetch/write/read failure never stops the day
+            if is_run_wide(error):
+                raise
+            log.warning(f"{record.plume_id}: crop failed: {describe(error)}")
             return {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
-                    "status": "error", "reason": str(error), "checked_at": datetime.now(timezone.utc)}
+                    "status": "error", "reason": describe(error), "checked_at": datetime.now(timezone.utc)}
 
     def group(members: list[PlumeRecord]) -> list[dict]:
         scene = resolve_scene(client, members[0])
@@ -152,7 +158,13 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
     groups: dict[tuple[str, ...], list[PlumeRecord]] = {}
     for record in records:
         if record.plume_id not in previous:
-            groups.setdefault(scene_key(client, record), []).append(record)
+            try:
+                key = scene_key(client, record)
+            except Exception as error:  # an underivable scene: the plume is handled alone (error row)
+                if is_run_wide(error):
+                    raise
+                key = ("plume", record.plume_id)
+            groups.setdefault(key, []).append(record)
     with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
         done = {row["plume_id"]: row for rows in pool.map(group, groups.values()) for row in rows}
     rows = [previous.get(record.plume_id) or done[record.plume_id] for record in records]

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from pydantic import Field
 from shapely.geometry import Point
 
-from cm_assets.carbonmapper.errors import SourceNotFound
+from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
 from cm_assets.defs import plots
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -100,17 +100,24 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         names = sorted(set(store.read_parquet(PLUME_SOURCES)["source_name"])) if store.exists(PLUME_SOURCES) else []
         footprints = _footprints(client, store) if names else pd.DataFrame()
 
+        failed: list[str] = []
+
         def one(name: str) -> dict | None:
             try:
                 detail = client.get_source(name)
+                row, detections = source_statistics(detail, footprints)
+                if config.plots:
+                    png = plots.source_timeline(name, detections, detail.emission_auto)
+                    row["timeline_png"] = store.write_bytes(timeline_path(name), png)
+                return row
             except SourceNotFound:
                 context.log.warning(f"source {name} no longer exists (re-clustered)")
-                return None
-            row, detections = source_statistics(detail, footprints)
-            if config.plots:
-                png = plots.source_timeline(name, detections, detail.emission_auto)
-                row["timeline_png"] = store.write_bytes(timeline_path(name), png)
-            return row
+            except Exception as error:  # one source's bad detail or file never stops the others
+                if is_run_wide(error):
+                    raise
+                context.log.warning(f"source {name}: statistics failed: {describe(error)}")
+                failed.append(name)
+            return None
 
         with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
             rows = [r for r in pool.map(one, names) if r is not None]
@@ -121,7 +128,8 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     metadata = table_metadata(table, "source_stats", ["source_name", "detections", "distinct_days",
                                                       "emission_median", "site_emission", "cm_persistence",
                                                       "persistence_recomputed"])
-    metadata.update({"overpass_footprints": len(footprints), "path": MetadataValue.path(store.uri(SOURCE_STATS))})
+    metadata.update({"overpass_footprints": len(footprints), "failed_sources": len(failed),
+                     "path": MetadataValue.path(store.uri(SOURCE_STATS))})
     top = table.dropna(subset=["timeline_png"]).head(1)
     if store.is_local and len(top):
         path = top["timeline_png"].iloc[0]
