@@ -1,4 +1,4 @@
-"""The ``cm-assets`` command line: ``replica serve``, ``demo``, ``sql`` and ``dev``."""
+"""The ``cm-assets`` command line: ``replica serve``, ``demo``, ``sql``, ``dev``, ``plume``, ``source``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from cm_assets import dev
 from cm_assets.replica import cli as replica_cli
+from cm_assets.reports import cli as reports_cli
 from cm_assets.warehouse import cli as warehouse_cli
 
 
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     replica_cli.register(commands)
     warehouse_cli.register(commands)
     dev.register(commands)
+    reports_cli.register(commands)
     return parser
 
 

@@ -23,7 +23,8 @@ from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS, alpha_outline
-from cm_assets.defs import checks, plots
+from cm_assets.defs import checks
+from cm_assets.reports import plots
 from cm_assets.defs.catalog.assets import catalog_path, fetch_payloads_by_day
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.partitions import observation_days

@@ -22,7 +22,8 @@ from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
-from cm_assets.defs import checks, plots
+from cm_assets.defs import checks
+from cm_assets.reports import plots
 from cm_assets.defs.catalog.assets import catalog_path
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import table_metadata

@@ -1,0 +1,82 @@
+"""``cm-assets plume`` and ``cm-assets source`` against the replica: real HTTP, real PNG files."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from cm_assets.cli import main
+from cm_assets.reports import plots
+from cm_assets_tests.reports.pngs import assert_figure, load_png
+
+FIGURE_INCHES = {"four_panel.png": (12, 3.6), "l2b_context.png": (15, 5.2), "l3a_vs_l2b.png": (10, 9)}
+
+
+def full_size(name: str) -> tuple[int, int]:
+    width, height = FIGURE_INCHES[name]
+    return round(width * plots.FULL_DPI), round(height * plots.FULL_DPI)
+
+
+def test_plume_command_writes_the_three_figures_full_size(cli_env, published_plume, capsys):
+    assert main(["plume", published_plume.plume_id]) == 0
+    printed = capsys.readouterr().out
+    out = cli_env / "reports" / "plumes" / published_plume.plume_id
+    for name in FIGURE_INCHES:
+        assert str(out / name) in printed
+        assert_figure(out / name, full_size(name))
+    summary = (out / "plume.md").read_text()
+    assert published_plume.plume_id in summary and "![l2b_context](l2b_context.png)" in summary
+    assert "fetched from the API" in printed
+    assert not list(out.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_plume_command_honours_out_and_context_scale(cli_env, published_plume, tmp_path, capsys):
+    """A wider context window reads more pixels of the scene: the cmf panel title says how many."""
+    sizes = {}
+    for scale in (2, 6):
+        out = tmp_path / f"scale{scale}"
+        assert main(["plume", published_plume.plume_id, "--out", str(out), "--context-scale", str(scale)]) == 0
+        assert_figure(out / "l2b_context.png", full_size("l2b_context.png"))
+        sizes[scale] = (out / "l2b_context.png").stat().st_size
+    assert str(tmp_path / "scale6") in capsys.readouterr().out
+    assert not (cli_env / "reports").exists()
+    assert sizes[6] != sizes[2]
+
+
+def test_plume_command_rejects_an_unknown_plume(cli_env, capsys):
+    assert main(["plume", "tan20990101t000000c00s0000-Z"]) == 1
+    err = capsys.readouterr().err
+    assert "tan20990101t000000c00s0000-Z" in err and "Traceback" not in err
+    assert not (cli_env / "reports").exists()
+
+
+def test_source_command_writes_profile_and_timeline(cli_env, client, busy_source, capsys):
+    assert main(["source", busy_source.source_name]) == 0
+    printed = capsys.readouterr().out
+    out = cli_env / "reports" / "sources" / busy_source.source_name
+    assert str(out / "timeline.png") in printed
+    assert_figure(out / "timeline.png", (round(10 * plots.FULL_DPI), round(3.8 * plots.FULL_DPI)), outline=False)
+    profile = json.loads((out / "profile.json").read_text())
+    detail = client.get_source(busy_source.source_name)
+    emissions = pd.Series([p.emission_auto for p in detail.plumes], dtype=float).dropna()
+    assert profile["detections"] == len(detail.plumes)
+    assert profile["with_emission"] == len(emissions)
+    assert profile["emission_mean"] == pytest.approx(emissions.mean())
+    assert profile["emission_std"] == pytest.approx(emissions.std())
+    assert profile["emission_p99"] == pytest.approx(emissions.quantile(0.99))
+    assert profile["cm_persistence"] == pytest.approx(detail.persistence)
+    assert sum(profile["sensor_mix"].values()) == len(detail.plumes)
+    table = (out / "profile.md").read_text()
+    for label in ("emission mean", "emission std", "emission min", "emission p99", "with emission",
+                  "distinct days", "sensor mix", "persistence", "site emission"):
+        assert label in table
+    detections = pd.read_csv(out / "detections.csv")
+    assert set(detections["plume_id"]) == {p.plume_id for p in detail.plumes}
+    assert load_png(out / "timeline.png").shape[2] in (3, 4)
+
+
+def test_source_command_rejects_an_unknown_source(cli_env, capsys):
+    assert main(["source", "CH4_1B2_500m_0.00000_0.00000"]) == 1
+    assert "CH4_1B2_500m_0.00000_0.00000" in capsys.readouterr().err
