@@ -28,10 +28,14 @@ class CarbonMapperResource(ConfigurableResource):
         return cls(**{field: EnvVar(var) for field, var in _CLIENT_ENV.items() if os.environ.get(var)})
 
     def get_client(self):
-        """A new ``CarbonMapperClient`` for one run."""
-        from cm_assets.carbonmapper import CarbonMapperClient
+        """A new ``CarbonMapperClient`` for one run; without a configured secret, the credentials
+        file (``CARBONMAPPER_CONFIG`` or the default paths) is used when there is one."""
+        from cm_assets.carbonmapper import CarbonMapperClient, ClientConfig
 
-        return CarbonMapperClient(self.api_url, token=self.token, email=self.email, password=self.password)
+        if self.token or self.email or self.password:
+            return CarbonMapperClient(self.api_url, token=self.token, email=self.email, password=self.password)
+        explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
+        return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url))
 
 
 class StorageResource(ConfigurableResource):
