@@ -15,6 +15,7 @@ from dagster import (
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.defs import checks
 from cm_assets.defs.catalog.build import build_catalog
+from cm_assets.defs.catalog.drift import DriftObserver, drift_check_specs
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import day_window, observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -91,7 +92,7 @@ def catalog_checks(frame: pd.DataFrame, store: Storage) -> list:
     backfill_policy=BackfillPolicy.single_run(),
     group_name="catalog",
     kinds={"geoparquet"},
-    check_specs=[AssetCheckSpec(name, asset="plume_catalog") for name in CATALOG_CHECKS],
+    check_specs=[AssetCheckSpec(name, asset="plume_catalog") for name in CATALOG_CHECKS] + drift_check_specs(),
 )
 def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperResource,
                   storage: StorageResource) -> MaterializeResult:
@@ -102,9 +103,12 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     without malformed records has no quarantine file)."""
     store = storage.storage()
     frames, quarantined = [], 0
+    drift = DriftObserver()
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
+            for payload_list in payloads.values():
+                drift.observe(payload_list)
             for day in chunk:
                 catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
                 store.write_parquet(catalog, catalog_path(day))
@@ -123,4 +127,4 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
         "path": MetadataValue.path(store.uri(catalog_path(context.partition_keys[-1]))),
         "by_instrument": MetadataValue.json(frame["instrument"].value_counts().to_dict() if len(frame) else {}),
     })
-    return MaterializeResult(metadata=metadata, check_results=catalog_checks(frame, store))
+    return MaterializeResult(metadata=metadata, check_results=catalog_checks(frame, store) + drift.results())

@@ -8,12 +8,12 @@ from pydantic import Field
 from shapely.geometry import Point
 
 from cm_assets.carbonmapper.errors import SourceNotFound
-from cm_assets.reports import plots
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.sources.build import attribution, regional_bboxes
-from cm_assets.reports.source_profile import source_profile
 from cm_assets.defs.storage import Storage
+from cm_assets.reports import plots
+from cm_assets.reports.source_profile import source_profile
 from cm_assets.warehouse.schema import conform
 
 SOURCES = "sources/sources.parquet"
