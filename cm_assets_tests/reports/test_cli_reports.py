@@ -80,3 +80,19 @@ def test_source_command_writes_profile_and_timeline(cli_env, client, busy_source
 def test_source_command_rejects_an_unknown_source(cli_env, capsys):
     assert main(["source", "CH4_1B2_500m_0.00000_0.00000"]) == 1
     assert "CH4_1B2_500m_0.00000_0.00000" in capsys.readouterr().err
+
+
+def test_replica_flag_starts_the_local_replica_for_the_command(cli_env, monkeypatch, capsys):
+    """``--replica`` needs no API settings: it starts the replica under the data root and logs in."""
+    from cm_assets.carbonmapper import CarbonMapperClient
+    from cm_assets.replica.process import ReplicaProcess
+
+    for name in ("CARBONMAPPER_API_URL", "CARBONMAPPER_EMAIL", "CARBONMAPPER_PASSWORD"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(cli_env.parent))  # no credentials file either
+    with ReplicaProcess(cli_env / "replica", scale="tiny") as replica, \
+            CarbonMapperClient(replica.api_url, email=replica.email, password=replica.password) as client:
+        source = max(client.list_sources(), key=lambda s: s.plume_count or 0).source_name
+    assert main(["source", source, "--replica", "--replica-scale", "tiny"]) == 0
+    assert (cli_env / "reports" / "sources" / source / "timeline.png").exists()
+    assert str(cli_env / "reports" / "sources" / source) in capsys.readouterr().out
