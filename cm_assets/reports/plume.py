@@ -108,6 +108,9 @@ def _context(scene: SceneRaster, outline: BaseGeometry, scale: float,
         except (ProductNotAvailable, CarbonMapperError) as error:
             out[band] = None
             report.notes.append(f"L2B {band} context unavailable: {error}")
+    if out["cmf"] is not None:
+        height, width = out["cmf"].values.shape[1:]
+        report.sources["l2b_context"] = f"{width} x {height} px of {scene.collection} ({scale:g}x the outline's bounds)"
     return out
 
 

@@ -28,10 +28,12 @@ def record(plume_id: str = "tan20260701t101010c01s4001-A", version: str = "v3e",
 
 def findings(payloads) -> dict[str, dict]:
     observer = DriftObserver()
-    observer.observe(payloads)
+    observer.observe([record("tan20260630t101010c01s4001-A")], "2026-06-30")
+    observer.observe(payloads, "2026-07-01")
     results = {r.check_name: r for r in observer.results()}
     assert set(results) == set(DRIFT_CHECKS)
     assert all(r.severity == AssetCheckSeverity.WARN for r in results.values())
+    assert all(r.metadata["partitions"].text == ("" if r.passed else "2026-07-01") for r in results.values())
     return {name: r.metadata["details"].data["found"] for name, r in results.items() if not r.passed}
 
 

@@ -62,6 +62,7 @@ def test_drift_checks_warn_on_a_changed_api(drifted, drifted_client, tmp_path):
     assert all(cid.endswith("-v3f") for cid in details["drift_new_collections"])
     assert "l3a-vis-ch4-mfma-v3f" in details["drift_new_collections"]
     assert checks["drift_url_grammar"].passed
+    assert all(c.metadata["partitions"].text == day for c in failed.values())
     assert all(c.passed for name, c in checks.items() if not name.startswith("drift_"))
 
 

@@ -107,8 +107,8 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
-            for payload_list in payloads.values():
-                drift.observe(payload_list)
+            for day, day_payloads in payloads.items():
+                drift.observe(day_payloads, day)
             for day in chunk:
                 catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
                 store.write_parquet(catalog, catalog_path(day))

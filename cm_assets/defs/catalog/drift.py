@@ -39,11 +39,23 @@ class DriftObserver:
         self.versions: dict[str, list[str]] = {}
         self.collections: dict[str, tuple[str, list[str]]] = {}
         self.bad_urls: dict[str, list[str]] = {}
+        self.days: dict[str, set[str]] = {}
 
-    def observe(self, payloads: Iterable[object]) -> None:
+    def observe(self, payloads: Iterable[object], day: str | None = None) -> None:
+        """Look at the raw records of one partition ``day`` (named in the findings)."""
+        before = self._counts()
         for payload in payloads:
             if isinstance(payload, dict):
                 self._record(payload)
+        if day is not None:
+            for name, (old, new) in zip(DRIFT_CHECKS, zip(before, self._counts())):
+                if new != old:
+                    self.days.setdefault(name, set()).add(day)
+
+    def _counts(self) -> tuple:
+        missing = sum(self.records - self.present_fields[f] for f in RECORD_FIELDS)
+        return (sum(self.unknown_fields.values()), missing, sum(map(len, self.versions.values())),
+                sum(len(ids) for _what, ids in self.collections.values()), sum(map(len, self.bad_urls.values())))
 
     def _record(self, payload: dict) -> None:
         self.records += 1
@@ -73,30 +85,30 @@ class DriftObserver:
                 self.collections.setdefault(str(collection), (", ".join(unknown), []))[1].append(plume_id)
 
     def results(self) -> list[AssetCheckResult]:
+        """One WARN result per drift check, naming the partitions where it found something."""
         missing = {f: self.records - self.present_fields[f] for f in sorted(RECORD_FIELDS)
                    if self.records and self.present_fields[f] < self.records}
-        return [
-            _result("drift_unknown_fields", {f: n for f, n in sorted(self.unknown_fields.items())}, self.records,
-                    "records carrying each unknown field"),
-            _result("drift_missing_fields", missing, self.records, "records without each known field"),
-            _result("drift_new_versions", {v: _examples(ids) for v, ids in sorted(self.versions.items())},
-                    self.records, "emission_version -> example plumes"),
-            _result("drift_new_collections", {c: {"new": what, "plumes": len(set(ids)), "examples": _examples(ids)}
-                                              for c, (what, ids) in sorted(self.collections.items())},
-                    self.records, "collection id -> what is new"),
-            _result("drift_url_grammar", {f: {"plumes": len(set(ids)), "examples": _examples(ids)}
-                                          for f, ids in sorted(self.bad_urls.items())},
-                    self.records, "URL field -> records whose URL does not parse"),
-        ]
+        found = {
+            "drift_unknown_fields": ({f: n for f, n in sorted(self.unknown_fields.items())},
+                                     "records carrying each unknown field"),
+            "drift_missing_fields": (missing, "records without each known field"),
+            "drift_new_versions": ({v: _examples(ids) for v, ids in sorted(self.versions.items())},
+                                   "emission_version -> example plumes"),
+            "drift_new_collections": ({c: {"new": what, "plumes": len(set(ids)), "examples": _examples(ids)}
+                                       for c, (what, ids) in sorted(self.collections.items())},
+                                      "collection id -> what is new"),
+            "drift_url_grammar": ({f: {"plumes": len(set(ids)), "examples": _examples(ids)}
+                                   for f, ids in sorted(self.bad_urls.items())},
+                                  "URL field -> records whose URL does not parse"),
+        }
+        return [AssetCheckResult(
+            check_name=name, passed=not findings, severity=AssetCheckSeverity.WARN,
+            description=DRIFT_CHECKS[name],
+            metadata={"records": self.records, "findings": len(findings),
+                      "partitions": MetadataValue.text(", ".join(sorted(self.days.get(name, ())))),
+                      "details": MetadataValue.json({"meaning": meaning, "found": findings})})
+            for name, (findings, meaning) in found.items()]
 
 
 def _examples(ids: list[str]) -> list[str]:
     return sorted(set(ids))[:EXAMPLES]
-
-
-def _result(name: str, findings: dict, records: int, meaning: str) -> AssetCheckResult:
-    return AssetCheckResult(
-        check_name=name, passed=not findings, severity=AssetCheckSeverity.WARN,
-        description=DRIFT_CHECKS[name],
-        metadata={"records": records, "findings": len(findings),
-                  "details": MetadataValue.json({"meaning": meaning, "found": findings})})
