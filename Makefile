@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/client_bench.py
 	$(BIN)/python bench/graph_bench.py
 	$(BIN)/python bench/freshness_latency.py
+	$(BIN)/python bench/report_bench.py --write docs/pipeline.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -6,14 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from cm_assets.exports.gis import FORMATS, export
 from cm_assets.warehouse.cli import default_warehouse
+
+#: --format choices (the drivers live in cm_assets.exports.gis, imported when the command runs).
+FORMATS = ("fgb", "geojson", "gpkg")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``export`` sub-command."""
     parser = commands.add_parser("export", help="write plumes, outlines, sources and crop footprints for GIS")
-    parser.add_argument("--format", choices=sorted(FORMATS), default="gpkg")
+    parser.add_argument("--format", choices=FORMATS, default="gpkg")
     parser.add_argument("--where", help="SQL predicate on the plumes view, e.g. \"gas = 'CH4' AND emission_auto > 500\"")
     parser.add_argument("--out", type=Path, default=Path("exports"), help="output directory (default: exports)")
     parser.add_argument("--db", default=None, help="DuckDB file (default: $CM_ASSETS_WAREHOUSE or data/cm.duckdb)")
@@ -21,6 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from cm_assets.exports.gis import export
+
     database = args.db or default_warehouse()
     if not Path(database).exists():
         print(f"no warehouse at {database}: run `cm-assets demo` or materialize `warehouse` first", file=sys.stderr)

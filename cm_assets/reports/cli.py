@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cm_assets.carbonmapper import CarbonMapperClient
-from cm_assets.carbonmapper.errors import CarbonMapperError, PlumeNotFound, SourceNotFound
-from cm_assets.reports.plume import DEFAULT_CONTEXT_SCALE, DEFAULT_PAD_PX, plume_report
-from cm_assets.reports.source import source_report
 from cm_assets.warehouse.cli import default_warehouse
+
+# Kept in step with cm_assets.reports.plume (imported only when a command runs: the rendering
+# stack is heavy, and every `cm-assets` command builds this parser).
+DEFAULT_PAD_PX = 64
+DEFAULT_CONTEXT_SCALE = 4.0
 
 
 def reports_root() -> Path:
@@ -25,9 +26,11 @@ def reports_root() -> Path:
 
 
 @contextmanager
-def api_client(args: argparse.Namespace) -> Iterator[CarbonMapperClient]:
+def api_client(args: argparse.Namespace) -> Iterator:
     """The configured API (environment or credentials file), or with ``--replica`` a local
     replica (same world as ``cm-assets demo``) started for this command, with its demo account."""
+    from cm_assets.carbonmapper import CarbonMapperClient
+
     if not args.replica:
         with CarbonMapperClient.from_env() as client:
             yield client
@@ -65,6 +68,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_plume(args: argparse.Namespace) -> int:
+    from cm_assets.carbonmapper.errors import CarbonMapperError, PlumeNotFound
+    from cm_assets.reports.plume import plume_report
+
     try:
         out = args.out or reports_root() / "plumes" / args.plume_id
         with api_client(args) as client:
@@ -81,6 +87,9 @@ def run_plume(args: argparse.Namespace) -> int:
 
 
 def run_source(args: argparse.Namespace) -> int:
+    from cm_assets.carbonmapper.errors import CarbonMapperError, SourceNotFound
+    from cm_assets.reports.source import source_report
+
     try:
         out = args.out or reports_root() / "sources" / args.source_name
         with api_client(args) as client:

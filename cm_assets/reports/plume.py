@@ -26,8 +26,8 @@ from cm_assets.reports.materialized import stored_crops, stored_products
 
 FOUR_PANEL = ("mask", "concentrations", "ime_concentrations", "rgb")
 CONTEXT_BANDS = ("cmf", "rgb", "uncertainty")
-DEFAULT_PAD_PX = 64
-DEFAULT_CONTEXT_SCALE = 4.0
+DEFAULT_PAD_PX = 64  # also in cm_assets.reports.cli
+DEFAULT_CONTEXT_SCALE = 4.0  # also in cm_assets.reports.cli
 
 
 def _read(path: str) -> GeoArray:

@@ -99,3 +99,20 @@ def test_replica_flag_starts_the_local_replica_for_the_command(cli_env, monkeypa
     assert main(["source", source, "--replica", "--replica-scale", "tiny"]) == 0
     assert (cli_env / "reports" / "sources" / source / "timeline.png").exists()
     assert str(cli_env / "reports" / "sources" / source) in capsys.readouterr().out
+
+
+def test_cli_parser_stays_light_and_in_step_with_the_libraries():
+    """Every `cm-assets` command builds the parser: the rendering and GIS stacks load on use only."""
+    import subprocess
+    import sys
+
+    from cm_assets.exports import cli as exports_cli, gis
+    from cm_assets.reports import cli as reports_cli, plume
+
+    code = ("import sys, cm_assets.cli; heavy = {'matplotlib', 'geopandas', 'pyogrio', 'rasterio'} & set(sys.modules); "
+            "sys.exit(','.join(sorted(heavy)) or None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (reports_cli.DEFAULT_PAD_PX, reports_cli.DEFAULT_CONTEXT_SCALE) == (plume.DEFAULT_PAD_PX,
+                                                                               plume.DEFAULT_CONTEXT_SCALE)
+    assert set(exports_cli.FORMATS) == set(gis.FORMATS)
