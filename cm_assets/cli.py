@@ -1,4 +1,4 @@
-"""The ``cm-assets`` command line: ``replica serve``, ``demo``, ``sql`` and ``dev``."""
+"""The ``cm-assets`` command line: ``replica serve``, ``demo``, ``sql``, ``dev``, ``plume``, ``source``, ``export``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from cm_assets import dev
+from cm_assets.exports import cli as exports_cli
 from cm_assets.replica import cli as replica_cli
+from cm_assets.reports import cli as reports_cli
 from cm_assets.warehouse import cli as warehouse_cli
 
 
@@ -18,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     replica_cli.register(commands)
     warehouse_cli.register(commands)
     dev.register(commands)
+    reports_cli.register(commands)
+    exports_cli.register(commands)
     return parser
 
 

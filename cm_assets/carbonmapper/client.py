@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +43,7 @@ class CarbonMapperClient:
     ``instruments``, ``observed``/``published``/``modified`` intervals ``(start, end)`` (None =
     open), ``bbox`` (W, S, E, N), ``sectors``, ``emission_min``/``emission_max``, ``qualities``,
     ``status`` (default ``"published"``), ``plume_names``, ``source_name``, ``sort`` (``"asc"``).
+    Listings take ``limit`` (at most that many items; None = all), as the seed's reader does.
     """
 
     def __init__(self, api_url: str | None = None, *, token: str | None = None,
@@ -87,17 +89,22 @@ class CarbonMapperClient:
 
     # -- plumes ----------------------------------------------------------------------------
 
-    def iter_plume_payloads(self, *, page_size: int = MAX_PLUME_PAGE, **filters: Any) -> Iterator[dict]:
-        """Raw plume records from ``/catalog/plumes/annotated``, page by page until ``total_count``."""
+    def iter_plume_payloads(self, *, page_size: int = MAX_PLUME_PAGE, limit: int | None = None,
+                            **filters: Any) -> Iterator[dict]:
+        """Raw plume records from ``/catalog/plumes/annotated``, page by page until ``total_count``
+        (or ``limit`` records: pages are then no larger than needed)."""
         params = plume_filters(**filters)
-        limit = _page_size(page_size, MAX_PLUME_PAGE)
+        size = _page_size(page_size, MAX_PLUME_PAGE)
         offset = 0
         while True:
+            wanted = size if limit is None else min(size, _limit(limit) - offset)
+            if wanted <= 0:
+                return
             page = self.transport.get_json("/catalog/plumes/annotated",
-                                           params + [("limit", str(limit)), ("offset", str(offset))])
+                                           params + [("limit", str(wanted)), ("offset", str(offset))])
             items, total = _envelope(page, "total_count", "/catalog/plumes/annotated")
             log.debug("plumes page offset=%d: %d of %d", offset, len(items), total)
-            yield from items
+            yield from items[:wanted]
             offset += len(items)
             if not items or offset >= total:
                 return
@@ -106,6 +113,10 @@ class CarbonMapperClient:
         """Typed records; a record that does not parse raises :class:`RecordError`."""
         for payload in self.iter_plume_payloads(**filters):
             yield PlumeRecord.parse(payload)
+
+    def list_plumes(self, **filters: Any) -> list[PlumeRecord]:
+        """``iter_plumes`` as a list (the seed's ``list_plumes``; pass ``limit`` for a first page)."""
+        return list(self.iter_plumes(**filters))
 
     def count_plumes(self, **filters: Any) -> int:
         page = self.transport.get_json("/catalog/plumes/annotated",
@@ -123,8 +134,12 @@ class CarbonMapperClient:
     def get_plume(self, plume_id: str) -> PlumeRecord:
         return PlumeRecord.parse(self.get_plume_payload(plume_id))
 
-    def iter_plumes_csv(self, *, page_size: int = MAX_PLUME_PAGE, **filters: Any) -> Iterator[PlumeCsvRow]:
+    def iter_plumes_csv(self, *, page_size: int = MAX_PLUME_PAGE, limit: int | None = None,
+                        **filters: Any) -> Iterator[PlumeCsvRow]:
         """Rows of ``/catalog/plume-csv``, paged with the ``pagination-*`` response headers."""
+        if limit is not None:
+            yield from islice(self.iter_plumes_csv(page_size=max(1, min(page_size, _limit(limit))), **filters), limit)
+            return
         params = plume_filters(**filters)
         limit = _page_size(page_size, MAX_PLUME_PAGE)
         offset = 0
@@ -144,16 +159,16 @@ class CarbonMapperClient:
     # -- sources ---------------------------------------------------------------------------
 
     def list_sources(self, bbox: Sequence[float] | None = None, gas: Gas | str | None = None,
-                     sectors: Iterable[Sector | str] | None = None,
+                     sectors: Iterable[Sector | str] | None = None, limit: int | None = None,
                      **filters: Any) -> list[SourceSummary]:
-        """Every source of ``/catalog/sources.geojson`` (one unpaginated answer)."""
+        """Every source of ``/catalog/sources.geojson`` (one unpaginated answer; the first ``limit``)."""
         params = plume_filters(gas=gas, bbox=bbox, sectors=sectors, status=filters.pop("status", None),
                                sort=None, **filters)
         body = self.transport.get_json("/catalog/sources.geojson", params)
         features = body.get("features") if isinstance(body, dict) else None
         if features is None:
             raise ApiError(200, self.transport.url("/catalog/sources.geojson"), detail="no features")
-        return [SourceSummary.from_feature(f) for f in features]
+        return [SourceSummary.from_feature(f) for f in features[:_limit(limit) if limit is not None else None]]
 
     def get_source(self, name: str) -> SourceDetail:
         """Source detail by name (a stray ``?…`` suffix is stripped); :class:`SourceNotFound`."""
@@ -180,8 +195,12 @@ class CarbonMapperClient:
 
     def search_scenes(self, collections: str | Sequence[str], bbox: Sequence[float] | None = None,
                       datetime: Interval | None = None, ids: Sequence[str] | None = None,
-                      page_size: int = MAX_STAC_PAGE) -> Iterator[SceneItem]:
+                      page_size: int = MAX_STAC_PAGE, limit: int | None = None) -> Iterator[SceneItem]:
         """STAC items from ``GET /stac/search`` (comma-joined lists; next links or offsets)."""
+        if limit is not None:
+            yield from islice(self.search_scenes(collections, bbox, datetime, ids,
+                                                 max(1, min(page_size, _limit(limit)))), limit)
+            return
         if ids is not None and len(ids) > MAX_STAC_PAGE:
             for start in range(0, len(ids), MAX_STAC_PAGE):
                 yield from self.search_scenes(collections, bbox, datetime,
@@ -225,8 +244,12 @@ class CarbonMapperClient:
     def iter_scene_footprints(self, bbox: Sequence[float] | None = None,
                               observed: Interval | None = None,
                               instruments: Iterable[Instrument | str] | None = None,
-                              gas: Gas | str | None = None) -> Iterator[SceneFootprint]:
-        """Overpasses from ``/catalog/scenes/annotated`` (``limit`` 100, offset paging)."""
+                              gas: Gas | str | None = None,
+                              limit: int | None = None) -> Iterator[SceneFootprint]:
+        """Overpasses from ``/catalog/scenes/annotated`` (pages of 100, offset paging)."""
+        if limit is not None:
+            yield from islice(self.iter_scene_footprints(bbox, observed, instruments, gas), _limit(limit))
+            return
         params = plume_filters(gas=gas, instruments=instruments, observed=observed, bbox=bbox,
                                status=None, sort="asc")
         offset = 0
@@ -337,6 +360,12 @@ def _page_size(requested: int, maximum: int) -> int:
     if not 1 <= requested <= maximum:
         raise ValueError(f"page_size must be within 1..{maximum}, got {requested}")
     return requested
+
+
+def _limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
+    return limit
 
 
 def _envelope(page: Any, count_key: str, path: str) -> tuple[list[dict], int]:

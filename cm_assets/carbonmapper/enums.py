@@ -119,7 +119,7 @@ _COLLECTION = re.compile(
     r"^(?P<level>l\d[a-z]?)"
     r"(?:-(?P<product>vis|ime|rgb|combined))?"
     r"(?:-(?P<gas>ch4|co2))?"
-    r"(?:-(?P<cmf>mfal|mfma|mfa|mfm|mf))?"
+    r"(?:-(?P<cmf>mf[a-z]*))?"  # any cmf type (mf, mfa, mfal, mfm, mfma, and the next one)
     r"(?:-(?P<quick>quick))?"
     r"-(?P<version>jpl|v\d+[a-z]*)$"
 )

@@ -63,13 +63,17 @@ class CarbonMapperResource(ConfigurableResource):
         return cls()
 
     def get_client(self):
-        """A new ``CarbonMapperClient`` for one run, with the credentials read from the environment now."""
-        from cm_assets.carbonmapper import CarbonMapperClient
+        """A new ``CarbonMapperClient`` for one run, with the credentials read from the environment now;
+        without any, the credentials file (``CARBONMAPPER_CONFIG`` or the default paths) when there is one."""
+        from cm_assets.carbonmapper import CarbonMapperClient, ClientConfig
 
         env = os.environ
-        return CarbonMapperClient(self.api_url, token=env.get(self.token_env) or None,
-                                  email=env.get(self.email_env) or None,
-                                  password=env.get(self.password_env) or None)
+        token, email, password = (env.get(name) or None
+                                  for name in (self.token_env, self.email_env, self.password_env))
+        if token or email or password:
+            return CarbonMapperClient(self.api_url, token=token, email=email, password=password)
+        explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
+        return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url))
 
 
 class StorageResource(ConfigurableResource):

@@ -14,6 +14,7 @@ from cm_assets.replica.auth import AuthService
 from cm_assets.replica.cdn import CdnSigner
 from cm_assets.replica.clock import ReplicaClock
 from cm_assets.replica.corruption import Corruptions
+from cm_assets.replica.drift import Drift, apply_to_world
 from cm_assets.replica.faults import FaultInjector
 from cm_assets.replica.limits import RateLimiter
 from cm_assets.replica.rasters import RasterStore
@@ -46,6 +47,7 @@ class ServeConfig:
     fault_seed: int = 0
     token_lifetime: int = 604800
     cdn_url_lifetime: int = 3600
+    drift: Drift = Drift()
 
 
 def server_secret(data_dir: Path) -> bytes:
@@ -64,6 +66,7 @@ def build(config: ServeConfig, api_url: str, cdn_url: str
     """The shared state plus the API and CDN route tables."""
     secret = server_secret(config.data_dir)
     world = load_or_build(WorldConfig.from_scale(config.scale, config.seed, config.end), config.data_dir)
+    apply_to_world(world, config.drift)
     state = ReplicaState(
         world=world,
         rasters=RasterStore(world, config.data_dir / "assets"),

@@ -68,6 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--fault-seed", type=int, default=0)
     serve.add_argument("--token-lifetime", type=int, default=604800, help="access token s")
     serve.add_argument("--cdn-url-lifetime", type=int, default=3600, help="signed URL s")
+    serve.add_argument("--drift-version", default=None, metavar="VERSION",
+                       help="serve the newest version family (v3e) under this label, e.g. v3f")
+    serve.add_argument("--drift-cmf-type", default=None, metavar="CMF",
+                       help="CH4 cmf type of the newest version family's collections, e.g. mfma")
+    serve.add_argument("--drift-extra-field", action="append", default=[], metavar="NAME",
+                       help="add this field to every plume record (repeatable)")
+    serve.add_argument("--drift-drop-field", action="append", default=[], metavar="NAME",
+                       help="remove this field from every plume record (repeatable)")
     serve.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
                        help="stop when process PID is gone (a killed test runner leaves no replica)")
     serve.set_defaults(func=serve_command)
@@ -76,15 +84,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     """Build the world, listen, print the ready line, and block until a stop signal."""
     from cm_assets.replica.app import ServeConfig, build
+    from cm_assets.replica.drift import Drift
     from cm_assets.replica.server import ReplicaServer
 
+    try:
+        drift = Drift(args.drift_version, args.drift_cmf_type, tuple(args.drift_extra_field),
+                      tuple(args.drift_drop_field))
+    except ValueError as exc:
+        print(f"replica: {exc}", file=sys.stderr)
+        return 2
     config = ServeConfig(
         data_dir=args.data_dir, host=args.host, port=args.port, cdn_port=args.cdn_port,
         seed=args.seed, scale=args.scale, end=args.end, clock_start=args.clock_start,
         rate_limit=args.rate_limit, rate_window=args.rate_window,
         fault_5xx_rate=args.fault_5xx_rate, slow_rate=args.slow_rate, slow_ms=args.slow_ms,
         truncate_rate=args.truncate_rate, fault_seed=args.fault_seed,
-        token_lifetime=args.token_lifetime, cdn_url_lifetime=args.cdn_url_lifetime)
+        token_lifetime=args.token_lifetime, cdn_url_lifetime=args.cdn_url_lifetime,
+        drift=drift)
     try:
         server = ReplicaServer(config.host, config.port, config.cdn_port,
                                lambda api_url, cdn_url: build(config, api_url, cdn_url))

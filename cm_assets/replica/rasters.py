@@ -355,7 +355,7 @@ def _grid(row: pd.Series) -> Grid:
 def _scene_collections(row: pd.Series) -> set[str]:
     """The L2B and L2B-RGB collections holding a scene."""
     version, instrument = row["l2b_version"], row["instrument"]
-    held = {versions.l2b_collection(gas, version, instrument) for gas in row["gases"]}
+    held = {versions.l2b_collection(gas, version, instrument, row.get("l2b_cmf_type")) for gas in row["gases"]}
     held.add(versions.l2b_rgb_collection(version))
     return held
 

@@ -37,6 +37,7 @@ import shapely
 from pyproj import Transformer
 
 from cm_assets.replica import versions
+from cm_assets.replica.drift import apply_to_record
 from cm_assets.replica.query import Interval, PlumeQuery, plume_mask, to_ns
 from cm_assets.replica.world import World
 
@@ -184,7 +185,11 @@ def _plume_urls(world: World, i: int, asset_url: AssetUrl) -> dict[str, str | No
 
 
 def plume_record(world: World, i: int, asset_url: AssetUrl) -> dict:
-    """PlumeAnnotatedOut (spec §4.3) of plume row ``i``."""
+    """PlumeAnnotatedOut (spec §4.3) of plume row ``i``, with the replica's field drift if any."""
+    return apply_to_record(_plume_fields(world, i, asset_url), getattr(world, "drift", None))
+
+
+def _plume_fields(world: World, i: int, asset_url: AssetUrl) -> dict:
     p, s = world.columns()
     j = int(p["scene_idx"][i])
     hidden = bool(p["hide_emission"][i])
@@ -241,7 +246,7 @@ def _text(value) -> str:
 
 def plume_csv_row(world: World, i: int, asset_url: AssetUrl) -> dict[str, str]:
     """One ``plume-csv`` row (2025-26 column order, spec §4.4); empty cells are nulls."""
-    rec = plume_record(world, i, asset_url)
+    rec = _plume_fields(world, i, asset_url)
     p, s = world.columns()
     j = int(p["scene_idx"][i])
     lon, lat = rec["geometry_json"]["coordinates"]

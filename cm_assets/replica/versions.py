@@ -84,18 +84,19 @@ def l3a_collections(gas: str, version: str) -> tuple[str, str | None]:
     return f"l3a-vis-{g}-{vis_cmf}-{version}", f"l3a-ime-{g}-{ime_cmf}-{version}"
 
 
-def l2b_collection(gas: str, version: str, instrument: str) -> str:
-    """L2B retrieval collection of a scene for ``gas`` at L2B ``version``."""
+def l2b_collection(gas: str, version: str, instrument: str, ch4_cmf: str | None = None) -> str:
+    """L2B retrieval collection of a scene for ``gas`` at L2B ``version`` (``ch4_cmf``: a CH4
+    cmf type other than ``mfa``, set by the replica's drift switch)."""
     if gas == "CO2":
         return f"l2b-co2-mfa-{version}"
     if version == "v1":
         return "l2b-ch4-mf-v1" if instrument == "ang" else "l2b-ch4-mfa-v1"
-    return f"l2b-ch4-mfa-{version}"
+    return f"l2b-ch4-{ch4_cmf or 'mfa'}-{version}"
 
 
 def l2b_rgb_collection(version: str) -> str:
-    """RGB sibling collection of an L2B version."""
-    return f"l2b-rgb-{version}" if version in ("v3a", "v3b", "v3c", "v3d", "v3e") else "l2b-rgb-v2"
+    """RGB sibling collection of an L2B version (``l2b-rgb-v2`` before v3a)."""
+    return "l2b-rgb-v2" if version in ("jpl", "v0", "v1", "v2", "v3") else f"l2b-rgb-{version}"
 
 
 def l2c_collection(gas: str) -> str:

@@ -7,11 +7,12 @@ import os
 from cm_assets.warehouse.db import connect_retrying
 
 
-def run_query(database: str | os.PathLike, query: str) -> tuple[list[str], list[tuple]]:
-    """Run ``query`` on a read-only connection; geometries come back as WKT."""
+def run_query(database: str | os.PathLike, query: str,
+              params: list | None = None) -> tuple[list[str], list[tuple]]:
+    """Run ``query`` (with ``?`` ``params``) on a read-only connection; geometries come back as WKT."""
     con = connect_retrying(database, read_only=True, timeout_s=30.0)
     try:
-        cursor = con.execute(query)
+        cursor = con.execute(query, params) if params is not None else con.execute(query)
         if cursor.description is None:
             return [], []
         columns = [d[0] for d in cursor.description]

@@ -12,6 +12,7 @@ import rasterio
 from dagster import AssetKey
 
 from cm_assets.carbonmapper import CarbonMapperClient
+from cm_assets.defs.catalog.drift import DRIFT_CHECKS
 from cm_assets.defs.partitions import day_window
 from cm_assets.warehouse.sql import run_query
 
@@ -47,8 +48,8 @@ def test_catalog_holds_every_published_plume_of_the_day(built, replica):
 
 def test_checks_follow_the_assets_and_pass(built):
     evaluations = {e.check_name: e for e in built.result.get_asset_check_evaluations()}
-    assert ERROR_CHECKS | {"ime_agreement", "artifact_overlap"} == set(evaluations)
-    failed = {name for name in ERROR_CHECKS if not evaluations[name].passed}
+    assert ERROR_CHECKS | {"ime_agreement", "artifact_overlap"} | set(DRIFT_CHECKS) == set(evaluations)
+    failed = {name for name in ERROR_CHECKS | set(DRIFT_CHECKS) if not evaluations[name].passed}
     assert not failed, {name: evaluations[name].metadata for name in failed}
 
 

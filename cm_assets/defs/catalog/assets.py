@@ -15,6 +15,7 @@ from dagster import (
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.defs import checks
 from cm_assets.defs.catalog.build import build_catalog, conflicting_duplicates
+from cm_assets.defs.catalog.drift import DriftObserver, drift_check_specs
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import day_window, observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -94,7 +95,7 @@ def catalog_checks(frame: pd.DataFrame, store: Storage, conflicting: int = 0) ->
     backfill_policy=BackfillPolicy.single_run(),
     group_name="catalog",
     kinds={"geoparquet"},
-    check_specs=[AssetCheckSpec(name, asset="plume_catalog") for name in CATALOG_CHECKS],
+    check_specs=[AssetCheckSpec(name, asset="plume_catalog") for name in CATALOG_CHECKS] + drift_check_specs(),
 )
 def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperResource,
                   storage: StorageResource) -> MaterializeResult:
@@ -106,9 +107,12 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     without such records has no quarantine file)."""
     store = storage.storage()
     frames, quarantined, conflicting = [], 0, 0
+    drift = DriftObserver()
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
+            for day, day_payloads in payloads.items():
+                drift.observe(day_payloads, day)
             for day in chunk:
                 store.remove_stale_temporaries(["catalog", "quarantine"], [f"day={day}.parquet"])
                 catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
@@ -130,4 +134,5 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
         "path": MetadataValue.path(store.uri(catalog_path(context.partition_keys[-1]))),
         "by_instrument": MetadataValue.json(frame["instrument"].value_counts().to_dict() if len(frame) else {}),
     })
-    return MaterializeResult(metadata=metadata, check_results=catalog_checks(frame, store, conflicting))
+    return MaterializeResult(metadata=metadata,
+                             check_results=catalog_checks(frame, store, conflicting) + drift.results())

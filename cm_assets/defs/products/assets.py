@@ -23,13 +23,14 @@ from cm_assets.carbonmapper.errors import ProductNotAvailable, RecordError, desc
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS, alpha_outline
-from cm_assets.defs import checks, plots
+from cm_assets.defs import checks
 from cm_assets.defs.catalog.assets import catalog_path, fetch_payloads_by_day
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.products import stats
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.storage import Storage, save_with
+from cm_assets.reports import plots
 from cm_assets.warehouse.schema import conform
 
 PRODUCT_FILES = {name: key for name, (_family, key) in PLUME_PRODUCTS.items()}

@@ -22,7 +22,7 @@ from cm_assets.carbonmapper.errors import ProductNotAvailable, SceneNotPublished
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
-from cm_assets.defs import checks, plots
+from cm_assets.defs import checks
 from cm_assets.defs.catalog.assets import catalog_path
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import table_metadata
@@ -32,6 +32,7 @@ from cm_assets.defs.products.assets import (build_days, picture_metadata, produc
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
 from cm_assets.defs.storage import Storage, write_cog
+from cm_assets.reports import plots
 from cm_assets.warehouse.schema import conform
 
 BANDS = {"cmf": "cmf", "uncertainty": "uncertainty", "rgb": "rgb", "artifact-mask": "artifact_mask"}

@@ -8,11 +8,12 @@ from pydantic import Field
 from shapely.geometry import Point
 
 from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
-from cm_assets.defs import plots
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.defs.sources.build import attribution, regional_bboxes, source_statistics
+from cm_assets.defs.sources.build import attribution, regional_bboxes
 from cm_assets.defs.storage import Storage
+from cm_assets.reports import plots
+from cm_assets.reports.source_profile import source_profile
 from cm_assets.warehouse.schema import conform
 
 SOURCES = "sources/sources.parquet"
@@ -91,8 +92,8 @@ class SourceStatsConfig(Config):
 @asset(deps=["sources"], group_name="sources", kinds={"geoparquet"})
 def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carbonmapper: CarbonMapperResource,
                  storage: StorageResource) -> MaterializeResult:
-    """Per source with a materialized plume: detections, distinct days, first/last detection,
-    emission median/p90/max, sensor mix, Carbon Mapper's persistence and site emission, and
+    """Per source with a materialized plume: detections (and how many carry an emission), distinct
+    days, first/last detection, emission mean/std/min/median/p90/p99/max, sensor mix, Carbon Mapper's persistence and site emission, and
     persistence recomputed from scene coverage (detection scenes / overpasses whose footprint
     covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/."""
     store = storage.storage()
@@ -105,7 +106,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         def one(name: str) -> dict | None:
             try:
                 detail = client.get_source(name)
-                row, detections = source_statistics(detail, footprints)
+                row, detections = source_profile(detail, footprints)
                 if config.plots:
                     png = plots.source_timeline(name, detections, detail.emission_auto)
                     row["timeline_png"] = store.write_bytes(timeline_path(name), png)
@@ -126,7 +127,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)
     store.write_parquet(table, SOURCE_STATS)
     metadata = table_metadata(table, "source_stats", ["source_name", "detections", "distinct_days",
-                                                      "emission_median", "site_emission", "cm_persistence",
+                                                      "emission_mean", "emission_median", "emission_p99", "site_emission", "cm_persistence",
                                                       "persistence_recomputed"])
     metadata.update({"overpass_footprints": len(footprints), "failed_sources": len(failed),
                      "path": MetadataValue.path(store.uri(SOURCE_STATS))})

@@ -1,4 +1,4 @@
-"""PNG pictures for the UI: plume quick-look, L3A-vs-L2B comparison, source emission timeline.
+"""PNG pictures: plume quick-look, L2B context, L3A-vs-L2B comparison, source emission timeline.
 
 Figures are built with matplotlib's object API on the Agg canvas (no pyplot state, thread-safe),
 with fixed margins instead of a layout engine, few ticks, nearest-neighbour images and fast PNG
@@ -24,16 +24,18 @@ from shapely.geometry.base import BaseGeometry  # noqa: E402
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry  # noqa: E402
 
 
-#: Resolution of every picture (the quick-look is 960 × 288 px).
+#: Resolution of the pictures the assets store (the quick-look is 960 × 288 px).
 DPI = 80
+#: Resolution of the on-demand reports (the four-panel figure is 1920 × 576 px).
+FULL_DPI = 160
 #: zlib level of the PNGs (1: fastest; the pictures are small either way).
 PNG_COMPRESSION = 1
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dpi: int = DPI) -> bytes:
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESSION})
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": PNG_COMPRESSION})
     return buffer.getvalue()
 
 
@@ -106,7 +108,7 @@ def _raster_panel(fig, ax, raster: GeoArray | None, title: str, cmap: str | None
 
 def plume_quicklook(plume_id: str, mask: GeoArray | None, concentrations: GeoArray | None,
                     ime_concentrations: GeoArray | None, rgb: GeoArray | None,
-                    outline: BaseGeometry | None) -> bytes:
+                    outline: BaseGeometry | None, dpi: int = DPI) -> bytes:
     """Four panels (mask alpha, concentrations, IME concentrations, rgb), outline overlaid, all
     locked to one viewport: the union of the rasters' extents."""
     fig = Figure(figsize=(12, 3.6))
@@ -128,12 +130,12 @@ def plume_quicklook(plume_id: str, mask: GeoArray | None, concentrations: GeoArr
                 ax.set_xlim(bounds[:, 0].min(), bounds[:, 2].max())
                 ax.set_ylim(bounds[:, 1].min(), bounds[:, 3].max())
     fig.suptitle(plume_id, fontsize=10)
-    return _png(fig)
+    return _png(fig, dpi)
 
 
 def l3a_vs_l2b(plume_id: str, l3a_concentrations: GeoArray | None, cmf: GeoArray | None,
                rgb: GeoArray | None, uncertainty: GeoArray | None, outline: BaseGeometry | None,
-               pad_px: int) -> bytes:
+               pad_px: int, dpi: int = DPI) -> bytes:
     """2×2: the L3A thumbnail next to the L2B crops (cmf, rgb, uncertainty) at native resolution."""
     fig = Figure(figsize=(10, 9))
     fig.subplots_adjust(left=0.08, right=0.95, bottom=0.04, top=0.9, wspace=0.35, hspace=0.3)
@@ -146,10 +148,26 @@ def l3a_vs_l2b(plume_id: str, l3a_concentrations: GeoArray | None, cmf: GeoArray
     _raster_panel(fig, axes[1, 1], uncertainty, f"L2B uncertainty crop (pad {pad_px} px)", "viridis",
                   rings, label="ppm·m")
     fig.suptitle(f"{plume_id}: L3A thumbnail vs L2B crop", fontsize=10)
-    return _png(fig)
+    return _png(fig, dpi)
 
 
-def source_timeline(source_name: str, detections: pd.DataFrame, site_emission: float | None) -> bytes:
+def l2b_context(plume_id: str, cmf: GeoArray | None, rgb: GeoArray | None, uncertainty: GeoArray | None,
+                outline: BaseGeometry | None, scale: float, dpi: int = DPI) -> bytes:
+    """Three panels (cmf, rgb, uncertainty) of the L2B scene over the outline's bounds widened
+    ``scale`` times about their centre, outline overlaid."""
+    fig = Figure(figsize=(15, 5.2))
+    fig.subplots_adjust(left=0.05, right=0.97, bottom=0.08, top=0.84, wspace=0.35)
+    axes = fig.subplots(1, 3)
+    rings = _outline_rings(outline)
+    _raster_panel(fig, axes[0], cmf, "L2B cmf", "magma", rings, label="ppm·m")
+    _raster_panel(fig, axes[1], rgb, "L2B rgb", None, rings)
+    _raster_panel(fig, axes[2], uncertainty, "L2B uncertainty", "viridis", rings, label="ppm·m")
+    fig.suptitle(f"{plume_id}: L2B context ({scale:g}× the outline's bounds)", fontsize=10)
+    return _png(fig, dpi)
+
+
+def source_timeline(source_name: str, detections: pd.DataFrame, site_emission: float | None,
+                    dpi: int = DPI) -> bytes:
     """Emission of every detection over time, one colour per instrument, site emission dashed."""
     fig = Figure(figsize=(10, 3.8))
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9)
@@ -167,7 +185,7 @@ def source_timeline(source_name: str, detections: pd.DataFrame, site_emission: f
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
-    return _png(fig)
+    return _png(fig, dpi)
 
 
 def thumbnail(png: bytes, width_px: int = 480) -> bytes:

@@ -1,0 +1,114 @@
+"""API drift checks of the plume catalog: per partition, what the raw records carry that
+cm_assets does not know (fields, versions, collection ids, URL grammars) or no longer find
+(fields). Severity WARN: the records are still stored; the warning says the API changed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
+
+from cm_assets.carbonmapper.enums import CollectionId
+from cm_assets.carbonmapper.urls import parse_asset_url
+from cm_assets.carbonmapper.vocabulary import (KNOWN_VERSIONS, RECORD_FIELDS, URL_FIELDS,
+                                               unknown_parts)
+
+DRIFT_CHECKS: dict[str, str] = {
+    "drift_unknown_fields": "Record fields the API sends that cm_assets does not know (kept in model_extra, not stored).",
+    "drift_missing_fields": "Known record fields absent from the API's records.",
+    "drift_new_versions": "emission_version values cm_assets has never seen.",
+    "drift_new_collections": "Collection ids in asset URLs with a version, cmf type or family cm_assets has never seen.",
+    "drift_url_grammar": "Asset URLs that do not follow {collection}/{YYYY}/{MM}/{DD}/{item}/{item}_{collection}_{key}.",
+}
+#: Examples listed per finding in the check metadata.
+EXAMPLES = 5
+
+
+def drift_check_specs(asset: str = "plume_catalog") -> list[AssetCheckSpec]:
+    return [AssetCheckSpec(name, asset=asset, description=text) for name, text in DRIFT_CHECKS.items()]
+
+
+class DriftObserver:
+    """Collects the findings over the raw payloads of a run (one or many partitions)."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.unknown_fields: Counter[str] = Counter()
+        self.present_fields: Counter[str] = Counter()
+        self.versions: dict[str, list[str]] = {}
+        self.collections: dict[str, tuple[str, list[str]]] = {}
+        self.bad_urls: dict[str, list[str]] = {}
+        self.days: dict[str, set[str]] = {}
+
+    def observe(self, payloads: Iterable[object], day: str | None = None) -> None:
+        """Look at the raw records of one partition ``day`` (named in the findings)."""
+        before = self._counts()
+        for payload in payloads:
+            if isinstance(payload, dict):
+                self._record(payload)
+        if day is not None:
+            for name, (old, new) in zip(DRIFT_CHECKS, zip(before, self._counts())):
+                if new != old:
+                    self.days.setdefault(name, set()).add(day)
+
+    def _counts(self) -> tuple:
+        missing = sum(self.records - self.present_fields[f] for f in RECORD_FIELDS)
+        return (sum(self.unknown_fields.values()), missing, sum(map(len, self.versions.values())),
+                sum(len(ids) for _what, ids in self.collections.values()), sum(map(len, self.bad_urls.values())))
+
+    def _record(self, payload: dict) -> None:
+        self.records += 1
+        plume_id = str(payload.get("plume_id"))
+        keys = set(payload)
+        self.present_fields.update(keys & RECORD_FIELDS)
+        self.unknown_fields.update(keys - RECORD_FIELDS)
+        version = payload.get("emission_version")
+        if version is not None and str(version) not in KNOWN_VERSIONS:
+            self.versions.setdefault(str(version), []).append(plume_id)
+        for field in URL_FIELDS:
+            url = payload.get(field)
+            if not url:
+                continue
+            parsed = parse_asset_url(str(url))
+            collection = None
+            if parsed is not None:
+                try:
+                    collection = CollectionId.parse(parsed.ref.collection)
+                except ValueError:
+                    collection = None
+            if collection is None:
+                self.bad_urls.setdefault(field, []).append(plume_id)
+                continue
+            unknown = unknown_parts(collection)
+            if unknown:
+                self.collections.setdefault(str(collection), (", ".join(unknown), []))[1].append(plume_id)
+
+    def results(self) -> list[AssetCheckResult]:
+        """One WARN result per drift check, naming the partitions where it found something."""
+        missing = {f: self.records - self.present_fields[f] for f in sorted(RECORD_FIELDS)
+                   if self.records and self.present_fields[f] < self.records}
+        found = {
+            "drift_unknown_fields": ({f: n for f, n in sorted(self.unknown_fields.items())},
+                                     "records carrying each unknown field"),
+            "drift_missing_fields": (missing, "records without each known field"),
+            "drift_new_versions": ({v: _examples(ids) for v, ids in sorted(self.versions.items())},
+                                   "emission_version -> example plumes"),
+            "drift_new_collections": ({c: {"new": what, "plumes": len(set(ids)), "examples": _examples(ids)}
+                                       for c, (what, ids) in sorted(self.collections.items())},
+                                      "collection id -> what is new"),
+            "drift_url_grammar": ({f: {"plumes": len(set(ids)), "examples": _examples(ids)}
+                                   for f, ids in sorted(self.bad_urls.items())},
+                                  "URL field -> records whose URL does not parse"),
+        }
+        return [AssetCheckResult(
+            check_name=name, passed=not findings, severity=AssetCheckSeverity.WARN,
+            description=DRIFT_CHECKS[name],
+            metadata={"records": self.records, "findings": len(findings),
+                      "partitions": MetadataValue.text(", ".join(sorted(self.days.get(name, ())))),
+                      "details": MetadataValue.json({"meaning": meaning, "found": findings})})
+            for name, (findings, meaning) in found.items()]
+
+
+def _examples(ids: list[str]) -> list[str]:
+    return sorted(set(ids))[:EXAMPLES]
