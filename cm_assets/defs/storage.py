@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 # Row groups of the GeoParquet files: a day holds far fewer rows, so it is one group; larger tables
 # (sources, history) stay in groups big enough for fast scans (DuckDB prefers 100k+ rows per group).
 ROW_GROUP_ROWS = 122_880
+# what identifies one version of a file, by filesystem (S3, GCS/Azure, local, others, memory)
+_VERSION_KEYS = ("ETag", "etag", "mtime", "LastModified", "last_modified", "created")
 
 class Storage:
     """Files under one data root. Writes go to a hidden temporary name, then a rename publishes them,
@@ -48,15 +50,16 @@ class Storage:
             self.fs.rm(self._full(rel))
 
     def fingerprints(self, pattern: str) -> dict[str, str]:
-        """URI -> version of every file matching ``pattern``: size plus modification time (or the
-        object store's ETag), which changes whenever a write publishes a new file under the name."""
+        """URI -> version of every file matching ``pattern``: size, the object store's ETag or the
+        modification time, and the inode locally; a write publishing a new file under the name
+        (atomic rename) changes it."""
         base = self._base.rstrip("/") + "/"
         found = self.fs.glob(self._full(pattern), detail=True)
         out = {}
         for path, info in found.items():
             rel = path[len(base):] if path.startswith(base) else path
-            stamp = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified")
-            out[self.uri(rel)] = f"{info.get('size')}:{stamp}"
+            stamp = next((info[k] for k in _VERSION_KEYS if info.get(k) is not None), None)
+            out[self.uri(rel)] = f"{info.get('size')}:{stamp}:{info.get('ino', '')}"
         return out
 
     def glob(self, pattern: str) -> list[str]:
