@@ -14,7 +14,7 @@ from dagster import (
 
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.defs import checks
-from cm_assets.defs.catalog.build import build_catalog
+from cm_assets.defs.catalog.build import build_catalog_days, split_days
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import day_window, observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -104,17 +104,18 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     frames, quarantined = [], 0
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
-            payloads = fetch_payloads_by_day(client, chunk)
-            for day in chunk:
-                catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
-                store.write_parquet(catalog, catalog_path(day))
+            catalog, malformed = build_catalog_days(fetch_payloads_by_day(client, chunk), PlumeRecord.parse)
+            quarantine = split_days(malformed, "partition", chunk)
+            for day, rows in split_days(catalog, "observation_day", chunk).items():
+                bad = quarantine[day]
+                store.write_parquet(rows, catalog_path(day))
                 if len(bad):
                     store.write_parquet(bad, quarantine_path(day))
                     context.log.warning(f"{day}: {len(bad)} malformed record(s) quarantined")
                 else:
                     store.remove(quarantine_path(day))
                 quarantined += len(bad)
-                frames.append(catalog)
+            frames.append(catalog)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     metadata = table_metadata(frame, "plumes", PREVIEW)
     metadata.update({
