@@ -56,6 +56,8 @@ def refresh_warehouse(database: str | os.PathLike, storage: Storage,
     started = time.perf_counter()
     with next_snapshot(database, log=log) as draft:
         con, rebuilt = _open_draft(draft)
+        if not storage.is_local:
+            con.register_filesystem(storage.fs)  # DuckDB reads the remote files through fsspec
         try:
             changes = update(con, storage, rebuilt)
             counts = row_counts(con)

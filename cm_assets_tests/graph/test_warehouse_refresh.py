@@ -156,3 +156,13 @@ def test_readers_are_never_blocked_during_20_refreshes(tmp_path):
     assert errors == []
     assert len(seen) >= 20
     assert set(seen) == set(states.values())  # only whole states, and both of them
+
+
+def test_a_remote_data_root_is_read_through_fsspec(tmp_path):
+    store = Storage(f"memory://cm-assets-{tmp_path.name}")
+    write_day(store, "2026-10-01", 3)
+    database = tmp_path / "cm.duckdb"
+    assert refresh_warehouse(database, store).counts["plumes"] == 3
+    write_day(store, "2026-10-01", 1)
+    again = refresh_warehouse(database, store)
+    assert (again.changes["plumes"].ingested, again.counts["plumes"]) == (1, 1)
