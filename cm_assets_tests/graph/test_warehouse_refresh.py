@@ -124,6 +124,15 @@ def test_bbox_queries_use_the_rtree_index(tmp_path):
     assert run_query(database, query)[1] == [(3,)]
     outside = query.replace("-104.5, 31.5, -103, 32.5", "10, 10, 11, 11")
     assert run_query(database, outside)[1] == [(0,)]
+    # the documented radius form: box by the index, distance outside it
+    radius = ("SELECT count(*) FROM (SELECT * FROM plumes WHERE ST_Intersects(geometry, "
+              "ST_MakeEnvelope(-104.5, 31.5, -103.3, 32.5))) "
+              "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < {}")
+    plan = "\n".join(row[1] for row in run_query(database, "EXPLAIN " + radius.format(50000))[1])
+    assert "RTREE_INDEX_SCAN" in plan
+    assert run_query(database, radius.format(50000))[1] == [(3,)]
+    assert run_query(database, radius.format(7000))[1] == [(3,)]
+    assert run_query(database, radius.format(6000))[1] == [(0,)]  # the sample plumes are 6.7 km away
 
 
 def test_readers_are_never_blocked_during_20_refreshes(tmp_path):
