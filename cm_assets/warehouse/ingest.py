@@ -8,7 +8,7 @@ file ``day=D.parquet`` are the rows whose partition column (``PARTITION_COLUMN``
 single-file table is replaced whole. Rows and manifest change in the caller's transaction, so the
 two never disagree, whatever killed an earlier run.
 
-Only portable SQL is used (tables, DELETE, INSERT, views, a temporary staging table), on a
+Only portable SQL is used (tables, DELETE, INSERT ... SELECT FROM read_parquet, views), on a
 connection whose default catalog is the target: a local DuckDB file here; a DuckLake catalog
 could take the same statements. R-tree indexes are created only where the catalog supports them.
 """
@@ -47,6 +47,9 @@ PARTITION_COLUMN: dict[str, str] = {
 # index nodes instead of testing every row (DuckDB uses it on the table, not through a view)
 RTREE_TABLES = ("plumes", "plume_products", "scene_crops", "sources", "source_stats")
 
+# files read by one scan: bounds the writer's memory when a rebuild reads thousands of days
+FILES_PER_SCAN = 500
+
 _DAY = re.compile(r"day=(\d{4}-\d{2}-\d{2})\.parquet$")
 
 
@@ -78,18 +81,23 @@ def has_current_layout(con) -> bool:
     return stored is not None and stored[0] == layout_version()
 
 
-def create_layout(con, rtree: bool = True) -> None:
-    """The empty tables, their indexes and the bookkeeping tables (on an empty catalog)."""
+def create_layout(con) -> None:
+    """The empty tables and the bookkeeping tables (on an empty catalog); ``create_indexes`` once
+    they are filled (a bulk-built R-tree is faster and smaller than one grown row by row)."""
     for table in TABLE_FILES:
         columns = ", ".join(f"{name} {kind}" for name, kind in TABLES[table].items())
         con.execute(f"CREATE TABLE {table} ({columns})")
-        if rtree and table in RTREE_TABLES:
-            column = geometry_columns(table)[0]
-            con.execute(f"CREATE INDEX {table}_{column}_rtree ON {table} USING RTREE ({column})")
     con.execute(f"CREATE SCHEMA {META}")
     con.execute(f"CREATE TABLE {META}.manifest (tbl VARCHAR, file VARCHAR, version VARCHAR)")
     con.execute(f"CREATE TABLE {META}.meta (key VARCHAR, value VARCHAR)")
     con.execute(f"INSERT INTO {META}.meta VALUES ('layout', ?)", [layout_version()])
+
+
+def create_indexes(con) -> None:
+    """The R-tree of every table of ``RTREE_TABLES`` (on its primary geometry)."""
+    for table in RTREE_TABLES:
+        column = geometry_columns(table)[0]
+        con.execute(f"CREATE INDEX {table}_{column}_rtree ON {table} USING RTREE ({column})")
 
 
 def file_day(uri: str) -> str:
@@ -109,19 +117,18 @@ def _drop_rows(con, table: str, files: list[str]) -> None:
 
 
 def _load_rows(con, table: str, files: dict[str, str]) -> None:
-    """Read ``files`` (uri -> version) in one scan; refuse rows filed under another day."""
-    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
-    columns = ", ".join(TABLES[table])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {columns}, filename AS _file "
-                f"FROM read_parquet({listing}, union_by_name = true, filename = true)")
+    """Read ``files`` (uri -> version) in one scan; refuse rows filed under another day (checked
+    first on that one column, so a refused file inserts nothing)."""
+    source = ("read_parquet([" + ", ".join(_quote(f) for f in files) + "], union_by_name = true, "
+              "filename = true)")
     if table in PARTITION_COLUMN:
+        column = PARTITION_COLUMN[table]
         misfiled = con.execute(
-            f"SELECT _file, {PARTITION_COLUMN[table]} FROM staging WHERE {PARTITION_COLUMN[table]} "
-            r"IS DISTINCT FROM regexp_extract(_file, 'day=([0-9-]+)\.parquet$', 1) LIMIT 1").fetchone()
+            f"SELECT filename, {column} FROM {source} WHERE {column} "
+            r"IS DISTINCT FROM regexp_extract(filename, 'day=([0-9-]+)\.parquet$', 1) LIMIT 1").fetchone()
         if misfiled is not None:
-            raise ValueError(f"{misfiled[0]} holds a row of {PARTITION_COLUMN[table]} {misfiled[1]!r}")
-    con.execute(f"INSERT INTO {table} SELECT {columns} FROM staging")
-    con.execute("DROP TABLE staging")
+            raise ValueError(f"{misfiled[0]} holds a row of {column} {misfiled[1]!r}")
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(TABLES[table])} FROM {source}")
     con.execute(f"INSERT INTO {META}.manifest SELECT ?, unnest(?), unnest(?)",
                 [table, list(files), list(files.values())])
 
@@ -137,7 +144,8 @@ def sync_tables(con, storage: Storage) -> dict[str, TableChange]:
         stale = [f for f in known if f not in on_disk or f in fresh]
         if stale:
             _drop_rows(con, table, stale)
-        if fresh:
-            _load_rows(con, table, fresh)
+        items = list(fresh.items())
+        for start in range(0, len(items), FILES_PER_SCAN):
+            _load_rows(con, table, dict(items[start:start + FILES_PER_SCAN]))
         changes[table] = TableChange(ingested=len(fresh), dropped=len(stale))
     return changes

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from cm_assets.defs.storage import Storage
 from cm_assets.warehouse.db import connect
-from cm_assets.warehouse.ingest import TableChange, create_layout, has_current_layout, sync_tables
+from cm_assets.warehouse.ingest import (TableChange, create_indexes, create_layout, has_current_layout,
+                                        sync_tables)
 from cm_assets.warehouse.snapshot import next_snapshot
 from cm_assets.warehouse.views import create_views, row_counts
 
@@ -31,6 +32,8 @@ def update(con, storage: Storage, rebuild: bool) -> dict[str, TableChange]:
         if rebuild:
             create_layout(con)
         changes = sync_tables(con, storage)
+        if rebuild:
+            create_indexes(con)
         create_views(con)
         con.execute("COMMIT")
     except BaseException:
@@ -39,14 +42,25 @@ def update(con, storage: Storage, rebuild: bool) -> dict[str, TableChange]:
     return changes
 
 
+# the writer's memory: beyond it DuckDB spills to disk (a full rebuild reads every file at once)
+WRITER_MEMORY = "512MB"
+
+
+def _writer(draft: Path):
+    con = connect(draft)
+    con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
 def _open_draft(draft: Path):
     """The draft, or a new empty file in its place when its layout is missing or outdated."""
-    con = connect(draft)
+    con = _writer(draft)
     if has_current_layout(con):
         return con, False
     con.close()
     draft.unlink(missing_ok=True)
-    return connect(draft), True
+    return _writer(draft), True
 
 
 def refresh_warehouse(database: str | os.PathLike, storage: Storage,

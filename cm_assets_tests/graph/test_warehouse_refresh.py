@@ -175,3 +175,14 @@ def test_a_remote_data_root_is_read_through_fsspec(tmp_path):
     write_day(store, "2026-10-01", 1)
     again = refresh_warehouse(database, store)
     assert (again.changes["plumes"].ingested, again.counts["plumes"]) == (1, 1)
+
+
+def test_rows_filed_under_another_day_are_refused_and_nothing_is_published(tmp_path):
+    store, database = Storage(str(tmp_path)), tmp_path / "cm.duckdb"
+    write_day(store, "2026-10-01", 2)
+    refresh_warehouse(database, store)
+    frame, _ = catalog("2026-10-02", [payload("A", day="2026-10-02")])
+    store.write_parquet(frame, catalog_path("2026-10-03"))  # a file whose rows say another day
+    with pytest.raises(ValueError, match="day=2026-10-03.parquet holds a row of observation_day '2026-10-02'"):
+        refresh_warehouse(database, store)
+    assert plumes_by_day(database) == {"2026-10-01": 2}
