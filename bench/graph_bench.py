@@ -52,11 +52,16 @@ QUERIES = {
         "SELECT count(*) FROM (SELECT * FROM plumes WHERE "
         "ST_Intersects(geometry, ST_MakeEnvelope(-104.99, 31.09, -102.81, 32.91))) "
         "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
+    "within 100 km (lon/lat box, then distance)":
+        "SELECT count(*) FROM plumes WHERE lon BETWEEN -104.99 AND -102.81 AND lat BETWEEN 31.09 AND 32.91 "
+        "AND ST_Distance_Sphere(ST_Point(lat, lon), ST_Point(32.0, -103.9)) < 100000",
     "duplicate ids": "SELECT plume_id FROM plumes GROUP BY 1 HAVING count(*) > 1",
     "plumes_enriched top 10": "SELECT plume_id, source_name FROM plumes_enriched "
                               "ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
     "bbox (R-tree)": "SELECT count(*) FROM plumes "
                      "WHERE ST_Intersects(geometry, ST_MakeEnvelope(-104.5, 31.0, -101.5, 33.5))",
+    "bbox (lon/lat columns)": "SELECT count(*) FROM plumes "
+                              "WHERE lon BETWEEN -104.5 AND -101.5 AND lat BETWEEN 31.0 AND 33.5",
     "join with source_stats": "SELECT ps.source_name, count(*) AS plumes, max(ss.site_emission) AS site "
                               "FROM plumes p JOIN plume_sources ps USING (plume_id) "
                               "LEFT JOIN source_stats ss USING (source_name) GROUP BY 1 ORDER BY 2 DESC LIMIT 10",

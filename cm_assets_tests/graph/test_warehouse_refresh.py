@@ -124,7 +124,7 @@ def test_bbox_queries_use_the_rtree_index(tmp_path):
     assert run_query(database, query)[1] == [(3,)]
     outside = query.replace("-104.5, 31.5, -103, 32.5", "10, 10, 11, 11")
     assert run_query(database, outside)[1] == [(0,)]
-    # the documented radius form: box by the index, distance outside it
+    # a radius: the box by the index in a subquery, the distance outside it
     radius = ("SELECT count(*) FROM (SELECT * FROM plumes WHERE ST_Intersects(geometry, "
               "ST_MakeEnvelope(-104.5, 31.5, -103.3, 32.5))) "
               "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < {}")
