@@ -3,10 +3,12 @@
 1. The whole graph (refresh_all) over 30 observation days of the demo world in one run:
    throughput (plumes/s) and bytes fetched, compared with the bytes kept and with what whole-file
    downloads of the same L2B scenes would have cost (the replica's /_replica/stats).
-2. plume_catalog alone over the full 100k-plume world as one backfill run: wall time and peak
-   memory (resource.getrusage), then the latency of typical warehouse queries at that size.
+2. plume_catalog over the full 100k-plume world as one backfill run (with the warehouse): wall time
+   and peak memory (resource.getrusage); then `sources` at that size, the warehouse refresh after a
+   one-day change (median of 5), and typical queries, each on a fresh read-only connection
+   (median of 5).
 
-    python bench/graph_bench.py [--scale demo] [--days 30] [--skip-full] [--no-docs]
+    python bench/graph_bench.py [--scale demo] [--days 30] [--skip-graph] [--skip-full] [--no-docs]
 
 Figures are printed as a table and written between the bench markers of docs/pipeline.md.
 """
@@ -30,8 +32,12 @@ from dagster import AssetKey, DagsterInstance
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.partitions import OBSERVATION_START
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.catalog.assets import catalog_path
+from cm_assets.defs.storage import Storage
 from cm_assets.demo import range_tags, replica_today
 from cm_assets.replica.process import ReplicaProcess
+from cm_assets.warehouse.refresh import refresh_warehouse
+from cm_assets.warehouse.schema import conform
 from cm_assets.warehouse.sql import run_query
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
@@ -41,12 +47,27 @@ QUERIES = {
     "plumes per instrument": "SELECT instrument, gas, count(*), median(emission_auto) FROM plumes GROUP BY ALL",
     "top 10 emitters": "SELECT plume_id, emission_auto FROM plumes ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
     "monthly counts": "SELECT date_trunc('month', scene_timestamp) m, count(*) FROM plumes GROUP BY 1 ORDER BY 1",
-    "within 100 km (spatial)": "SELECT count(*) FROM plumes "
-                               "WHERE ST_Distance_Sphere(geometry, ST_Point(-103.9, 32.0)) < 100000",
+    "within 100 km (spatial, distance only: full scan)":
+        "SELECT count(*) FROM plumes WHERE ST_Distance_Sphere(geometry, ST_Point(-103.9, 32.0)) < 100000",
+    "within 100 km (R-tree box, then distance)":
+        "SELECT count(*) FROM (SELECT * FROM plumes WHERE "
+        "ST_Intersects(geometry, ST_MakeEnvelope(-104.99, 31.09, -102.81, 32.91))) "
+        "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
+    "within 100 km (lon/lat box, then distance)":
+        "SELECT count(*) FROM plumes WHERE lon BETWEEN -104.99 AND -102.81 AND lat BETWEEN 31.09 AND 32.91 "
+        "AND ST_Distance_Sphere(ST_Point(lat, lon), ST_Point(32.0, -103.9)) < 100000",
     "duplicate ids": "SELECT plume_id FROM plumes GROUP BY 1 HAVING count(*) > 1",
     "plumes_enriched top 10": "SELECT plume_id, source_name FROM plumes_enriched "
                               "ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
+    "bbox (R-tree)": "SELECT count(*) FROM plumes "
+                     "WHERE ST_Intersects(geometry, ST_MakeEnvelope(-104.5, 31.0, -101.5, 33.5))",
+    "bbox (lon/lat columns)": "SELECT count(*) FROM plumes "
+                              "WHERE lon BETWEEN -104.5 AND -101.5 AND lat BETWEEN 31.0 AND 33.5",
+    "join with source_stats": "SELECT ps.source_name, count(*) AS plumes, max(ss.site_emission) AS site "
+                              "FROM plumes p JOIN plume_sources ps USING (plume_id) "
+                              "LEFT JOIN source_stats ss USING (source_name) GROUP BY 1 ORDER BY 2 DESC LIMIT 10",
 }
+RUNS = 5
 
 
 def _resources(replica: ReplicaProcess, root: Path):
@@ -94,8 +115,49 @@ def bench_graph(scale: str, days: int, lag: int, work: Path, replica_cls=Replica
             "kept": kept, "whole_scene_bytes": whole_scenes}
 
 
+def _median_s(action, runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _refresh_seconds(result) -> float:
+    """The warehouse step's own refresh time, from its materialization metadata."""
+    [event] = [e for e in result.get_asset_materialization_events()
+               if e.asset_key == AssetKey("warehouse")]
+    return event.materialization.metadata["refresh_seconds"].value
+
+
+def bench_queries(database: Path) -> dict[str, float]:
+    """Median latency of each query, every run on a fresh read-only connection."""
+    return {name: _median_s(lambda: run_query(database, query)) for name, query in QUERIES.items()}
+
+
+def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
+    """Re-materialize the busiest day's catalog file (same rows, a new file) and refresh."""
+    store = Storage(str(root))
+    _, ((day, rows),) = run_query(database, "SELECT observation_day, count(*) FROM plumes "
+                                            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
+
+    def one() -> None:
+        store.write_parquet(conform(store.read_parquet(catalog_path(day)), "plumes"), catalog_path(day))
+        started = time.perf_counter()
+        done = refresh_warehouse(database, store)
+        times.append(time.perf_counter() - started)
+        assert done.changes["plumes"].ingested == 1 and not done.rebuilt, done
+
+    times: list[float] = []
+    for _ in range(RUNS):
+        one()
+    return statistics.median(times), day, rows
+
+
 def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
-    """plume_catalog over every day of the full world as one run, then warehouse query latency."""
+    """plume_catalog over every day of the full world as one run (and the warehouse), then sources,
+    a one-day warehouse refresh and query latency at that size."""
     started = time.perf_counter()
     with replica_cls(work / "replica-full", scale="full") as replica:
         replica_start = time.perf_counter() - started
@@ -111,20 +173,24 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
         wall = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         requests_made = _stats(replica)["requests"]
+        started = time.perf_counter()
+        sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+            asset_selection=[AssetKey("sources"), AssetKey("warehouse")], instance=DagsterInstance.ephemeral())
+        sources_wall = time.perf_counter() - started
     database = root / "cm.duckdb"
-    latencies = {}
-    for name, query in QUERIES.items():
-        runs = []
-        for _ in range(3):
-            t = time.perf_counter()
-            run_query(database, query)
-            runs.append(time.perf_counter() - t)
-        latencies[name] = statistics.median(runs)
-    _, ((plumes,),) = run_query(database, "SELECT count(*) FROM plumes")
+    refresh_s, refresh_day, refresh_rows = bench_one_day_refresh(root, database)
+    latencies = bench_queries(database)
+    _, ((plumes, attributed, n_sources, n_stats),) = run_query(
+        database, "SELECT (SELECT count(*) FROM plumes), (SELECT count(*) FROM plume_sources), "
+                  "(SELECT count(*) FROM sources), (SELECT count(*) FROM source_stats)")
     partitions = (last - date.fromisoformat(OBSERVATION_START)).days + 1
-    return {"success": result.success, "replica_start_s": replica_start, "wall_s": wall, "plumes": plumes,
-            "partitions": partitions, "requests": requests_made, "peak_rss_kib": peak_kib,
-            "rss_before_kib": before, "catalog_bytes": _tree_bytes(root / "catalog"), "latencies": latencies}
+    return {"success": result.success and sources.success, "replica_start_s": replica_start, "wall_s": wall,
+            "plumes": plumes, "partitions": partitions, "requests": requests_made, "peak_rss_kib": peak_kib,
+            "rss_before_kib": before, "catalog_bytes": _tree_bytes(root / "catalog"),
+            "initial_refresh_s": _refresh_seconds(result), "sources_wall_s": sources_wall,
+            "attributed": attributed, "sources": n_sources, "source_stats": n_stats,
+            "refresh_s": refresh_s, "refresh_day": refresh_day, "refresh_rows": refresh_rows,
+            "database_bytes": database.stat().st_size, "latencies": latencies}
 
 
 def render(graph: dict | None, full: dict | None) -> str:
@@ -149,7 +215,16 @@ def render(graph: dict | None, full: dict | None) -> str:
             f"| catalog GeoParquet on disk | {_mib(full['catalog_bytes'])} |",
             f"| replica start (full world build) | {full['replica_start_s']:.1f} s |",
         ]
-        lines += [f"| query: {name} (median of 3, new read-only connection) | {seconds * 1000:,.0f} ms |"
+        lines += [
+            f"| warehouse build in that run (every file, {full['plumes']:,} plumes) | "
+            f"{full['initial_refresh_s']:.2f} s |",
+            f"| `sources` at that size ({full['sources']:,} sources, {full['attributed']:,} attributed plumes; "
+            f"`source_stats` not materialized: {full['source_stats']} rows) | {full['sources_wall_s']:.1f} s |",
+            f"| warehouse refresh after a one-day change ({full['refresh_day']}, {full['refresh_rows']} plumes "
+            f"re-read; median of {RUNS}) | {full['refresh_s'] * 1000:,.0f} ms |",
+            f"| DuckDB file | {_mib(full['database_bytes'])} |",
+        ]
+        lines += [f"| query: {name} (median of {RUNS}, new read-only connection) | {seconds * 1000:,.0f} ms |"
                   for name, seconds in full["latencies"].items()]
     return "\n".join(lines)
 
@@ -169,8 +244,18 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--skip-graph", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--warehouse-only", type=Path, default=None,
+                        help="data root of an earlier full run: only the one-day refresh and the queries")
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
     args = parser.parse_args(argv)
+    if args.warehouse_only:
+        database = args.warehouse_only / "cm.duckdb"
+        refresh_s, day, rows = bench_one_day_refresh(args.warehouse_only, database)
+        print(f"| warehouse refresh after a one-day change ({day}, {rows} plumes re-read; median of {RUNS}) "
+              f"| {refresh_s * 1000:,.0f} ms |")
+        for name, seconds in bench_queries(database).items():
+            print(f"| query: {name} (median of {RUNS}, new read-only connection) | {seconds * 1000:,.0f} ms |")
+        return 0
     with tempfile.TemporaryDirectory(prefix="graph-bench-") as tmp:
         work = args.work or Path(tmp)
         graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)

@@ -18,6 +18,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+# Row groups of the GeoParquet files: a day holds far fewer rows, so it is one group; larger tables
+# (sources, history) stay in groups big enough for fast scans (DuckDB prefers 100k+ rows per group).
+ROW_GROUP_ROWS = 122_880
+# what identifies one version of a file, by filesystem (S3, GCS/Azure, local, others, memory)
+_VERSION_KEYS = ("ETag", "etag", "mtime", "LastModified", "last_modified", "created")
 
 #: A hidden temporary file older than this is a killed write's leftover (a live write takes seconds).
 STALE_TEMPORARY_SECONDS = 600.0
@@ -48,6 +53,19 @@ class Storage:
         """Delete ``rel`` if it exists."""
         if self.fs.exists(self._full(rel)):
             self.fs.rm(self._full(rel))
+
+    def fingerprints(self, pattern: str) -> dict[str, str]:
+        """URI -> version of every file matching ``pattern``: size, the object store's ETag or the
+        modification time, and the inode locally; a write publishing a new file under the name
+        (atomic rename) changes it."""
+        base = self._base.rstrip("/") + "/"
+        found = self.fs.glob(self._full(pattern), detail=True)
+        out = {}
+        for path, info in found.items():
+            rel = path[len(base):] if path.startswith(base) else path
+            stamp = next((info[k] for k in _VERSION_KEYS if info.get(k) is not None), None)
+            out[self.uri(rel)] = f"{info.get('size')}:{stamp}:{info.get('ino', '')}"
+        return out
 
     def glob(self, pattern: str) -> list[str]:
         """Relative paths matching ``pattern``, sorted."""
@@ -97,12 +115,14 @@ class Storage:
         return self.uri(rel)
 
     def write_parquet(self, frame: pd.DataFrame, rel: str) -> str:
-        """Write ``frame`` (GeoParquet when it is a GeoDataFrame) atomically."""
+        """Write ``frame`` atomically; a GeoDataFrame becomes GeoParquet 1.1 with the CRS and a
+        ``bbox`` covering column of its primary geometry (readers filter on it without decoding WKB)."""
         buffer = io.BytesIO()
         if isinstance(frame, gpd.GeoDataFrame):
-            frame.to_parquet(buffer, index=False, schema_version="1.0.0", compression="zstd")
+            frame.to_parquet(buffer, index=False, schema_version="1.1.0", write_covering_bbox=True,
+                             compression="zstd", row_group_size=ROW_GROUP_ROWS)
         else:
-            frame.to_parquet(buffer, index=False, compression="zstd")
+            frame.to_parquet(buffer, index=False, compression="zstd", row_group_size=ROW_GROUP_ROWS)
         return self.write_bytes(rel, buffer.getvalue())
 
     def put_file(self, local_path: str | os.PathLike, rel: str) -> str:

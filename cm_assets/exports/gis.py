@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from cm_assets.warehouse.db import connect_retrying
+from cm_assets.warehouse.db import connect
 
 FORMATS: dict[str, tuple[str, str]] = {"gpkg": ("GPKG", ".gpkg"), "fgb": ("FlatGeobuf", ".fgb"),
                                        "geojson": ("GeoJSON", ".geojson")}
@@ -74,7 +74,7 @@ def export(database: str | os.PathLike, out_dir: str | os.PathLike, fmt: str,
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
     driver, suffix = FORMATS[fmt]
-    con = connect_retrying(database, read_only=True, timeout_s=30.0)
+    con = connect(database, read_only=True)
     try:
         frames = {layer.name: (_frame(con, layer, where), layer) for layer in LAYERS}
     finally:

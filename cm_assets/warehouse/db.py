@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -33,29 +31,12 @@ def _extension_directory() -> str:
 
 
 def connect(database: str | os.PathLike = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open ``database`` with spatial loaded; never downloads anything."""
+    """Open ``database`` with spatial loaded; never downloads anything. Readers pass
+    ``read_only=True``: the writer never holds the published file (see ``snapshot``), so a read-only
+    open does not wait for a lock."""
     config = {"extension_directory": _extension_directory(), "autoinstall_known_extensions": "false",
               "autoload_known_extensions": "false", "allow_unsigned_extensions": "true"}
     con = duckdb.connect(str(database), read_only=read_only, config=config)
     con.execute(f"SET home_directory = '{_extension_directory()}'")
     con.load_extension(str(spatial_extension_path()))
     return con
-
-
-def connect_retrying(database: str | os.PathLike, read_only: bool = False, timeout_s: float = 60.0,
-                     log: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
-    """``connect``, waiting while another process holds the file's lock (DuckDB allows one writer
-    process or many readers). The pool 'warehouse' already serializes writers inside Dagster; this
-    covers runs launched outside it and readers that arrive during a refresh."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.1
-    while True:
-        try:
-            return connect(database, read_only=read_only)
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-            if log:
-                log(f"warehouse busy, retrying in {delay:.1f}s")
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 
-from cm_assets.warehouse.db import connect_retrying
+from cm_assets.warehouse.db import connect
 
 
 def run_query(database: str | os.PathLike, query: str,
               params: list | None = None) -> tuple[list[str], list[tuple]]:
     """Run ``query`` (with ``?`` ``params``) on a read-only connection; geometries come back as WKT."""
-    con = connect_retrying(database, read_only=True, timeout_s=30.0)
+    con = connect(database, read_only=True)
     try:
         cursor = con.execute(query, params) if params is not None else con.execute(query)
         if cursor.description is None:

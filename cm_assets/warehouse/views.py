@@ -1,21 +1,8 @@
-"""DuckDB views over the GeoParquet tables under the data root (the only write to the database)."""
+"""The two derived views over the ingested tables (which users query under their own names)."""
 
 from __future__ import annotations
 
-from cm_assets.defs.storage import Storage
-from cm_assets.warehouse.schema import TABLES
-
-# view name -> (table schema, glob under the data root)
-PARQUET_VIEWS: dict[str, tuple[str, str]] = {
-    "plumes": ("plumes", "catalog/day=*.parquet"),
-    "quarantine": ("quarantine", "quarantine/day=*.parquet"),
-    "plume_products": ("plume_products", "products/day=*.parquet"),
-    "scene_crops": ("scene_crops", "crops/day=*.parquet"),
-    "sources": ("sources", "sources/sources.parquet"),
-    "plume_sources": ("plume_sources", "sources/plume_sources.parquet"),
-    "source_stats": ("source_stats", "sources/source_stats.parquet"),
-    "plume_history": ("plume_history", "history/plume_versions.parquet"),
-}
+from cm_assets.warehouse.ingest import TABLE_FILES
 
 DERIVED_VIEWS: dict[str, str] = {
     "deferred_scenes": """
@@ -36,38 +23,16 @@ DERIVED_VIEWS: dict[str, str] = {
         LEFT JOIN source_stats ss USING (source_name)""",
 }
 
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _empty_select(table: str) -> str:
-    columns = ", ".join(f"NULL::{kind} AS {name}" for name, kind in TABLES[table].items())
-    return f"SELECT {columns} WHERE false"
+# every name users query: the ingested tables and the derived views
+RELATIONS: tuple[str, ...] = (*TABLE_FILES, *DERIVED_VIEWS)
 
 
-def view_sql(storage: Storage, name: str) -> str:
-    """``CREATE OR REPLACE VIEW`` for one Parquet-backed view; an empty typed view when no file exists."""
-    table, pattern = PARQUET_VIEWS[name]
-    if storage.glob(pattern):
-        columns = ", ".join(TABLES[table])
-        body = f"SELECT {columns} FROM read_parquet({_quote(storage.uri(pattern))}, union_by_name = true)"
-    else:
-        body = _empty_select(table)
-    return f"CREATE OR REPLACE VIEW {name} AS {body}"
+def create_views(con) -> None:
+    """(Re)create the derived views (inside the caller's transaction)."""
+    for name, body in DERIVED_VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
 
 
-def refresh_views(con, storage: Storage) -> dict[str, int]:
-    """(Re)create every view in one transaction; returns the row count of each view."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for name in PARQUET_VIEWS:
-            con.execute(view_sql(storage, name))
-        for name, body in DERIVED_VIEWS.items():
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    names = [*PARQUET_VIEWS, *DERIVED_VIEWS]
-    return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in names}
+def row_counts(con) -> dict[str, int]:
+    """Rows of every table and view users query."""
+    return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in RELATIONS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets.warehouse.db import connect_retrying
+from cm_assets.warehouse.db import connect
 from cm_assets_tests.e2e.stack import DagsterDev, wait_for
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
@@ -45,7 +45,7 @@ def ticks_after(dev: DagsterDev, sensor: str, since: float, count: int, timeout:
 
 def query_warehouse(dev: DagsterDev, sql: str, params: list | None = None) -> list[tuple]:
     """Rows from the DuckDB warehouse, opened read-only (waits while the writer holds the file)."""
-    con = connect_retrying(dev.data_root / "cm.duckdb", read_only=True)
+    con = connect(dev.data_root / "cm.duckdb", read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

@@ -7,15 +7,17 @@ from cm_assets.defs.catalog.assets import catalog_path, quarantine_path
 from cm_assets.defs.freshness.history import HISTORY_COLUMNS
 from cm_assets.defs.storage import Storage
 from cm_assets.warehouse.db import connect
+from cm_assets.warehouse.ingest import TABLE_FILES
+from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.sql import run_query
-from cm_assets.warehouse.views import PARQUET_VIEWS, refresh_views
 from cm_assets_tests.graph.samples import catalog, payload
 
 
 def test_views_exist_and_are_empty_without_files(tmp_path):
-    con = connect(tmp_path / "cm.duckdb")
-    counts = refresh_views(con, Storage(str(tmp_path)))
-    assert set(PARQUET_VIEWS) <= set(counts) and not any(counts.values())
+    database = tmp_path / "cm.duckdb"
+    done = refresh_warehouse(database, Storage(str(tmp_path)))
+    assert done.rebuilt and set(TABLE_FILES) <= set(done.counts) and not any(done.counts.values())
+    con = connect(database, read_only=True)
     # empty views keep their types, so joins and spatial functions still bind
     con.execute("SELECT ST_AsText(geometry), emission_auto + 1, source_name FROM plumes_enriched").fetchall()
     history = [row[0] for row in con.execute("DESCRIBE plume_history").fetchall()]
@@ -30,9 +32,7 @@ def test_views_read_the_partitions_and_sql_cli_is_read_only(tmp_path, capsys):
         store.write_parquet(frame, catalog_path(day))
         store.write_parquet(bad, quarantine_path(day))
     database = tmp_path / "cm.duckdb"
-    con = connect(database)
-    counts = refresh_views(con, store)
-    con.close()
+    counts = refresh_warehouse(database, store).counts
     assert counts["plumes"] == 3 and counts["quarantine"] == 2 and counts["plumes_enriched"] == 3
     columns, rows = run_query(database, "SELECT observation_day, count(*), "
                                         "round(min(ST_X(geometry)), 2) FROM plumes GROUP BY 1 ORDER BY 1")
@@ -48,4 +48,3 @@ def test_views_read_the_partitions_and_sql_cli_is_read_only(tmp_path, capsys):
     # read-only: writes are refused
     assert main(["sql", "--db", str(database), "CREATE TABLE x AS SELECT 1"]) == 1
     assert "read-only" in capsys.readouterr().err.lower()
-

@@ -14,7 +14,7 @@ from dagster import (
 
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.defs import checks
-from cm_assets.defs.catalog.build import build_catalog, conflicting_duplicates
+from cm_assets.defs.catalog.build import build_catalog_days, conflicting_duplicates, split_days
 from cm_assets.defs.catalog.drift import DriftObserver, drift_check_specs
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import day_window, observation_days
@@ -108,15 +108,17 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     store = storage.storage()
     frames, quarantined, conflicting = [], 0, 0
     drift = DriftObserver()
+    store.remove_stale_temporaries(["catalog", "quarantine"])  # of killed writes, any day: one listing
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
             for day, day_payloads in payloads.items():
                 drift.observe(day_payloads, day)
-            for day in chunk:
-                store.remove_stale_temporaries(["catalog", "quarantine"], [f"day={day}.parquet"])
-                catalog, bad = build_catalog(payloads.pop(day), day, PlumeRecord.parse)
-                store.write_parquet(catalog, catalog_path(day))
+            catalog, malformed = build_catalog_days(payloads, PlumeRecord.parse)
+            quarantine = split_days(malformed, "partition", chunk)
+            for day, rows in split_days(catalog, "observation_day", chunk).items():
+                bad = quarantine[day]
+                store.write_parquet(rows, catalog_path(day))
                 if len(bad):
                     store.write_parquet(bad, quarantine_path(day))
                     context.log.warning(f"{day}: {len(bad)} malformed record(s) quarantined")
@@ -124,7 +126,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
                     store.remove(quarantine_path(day))
                 quarantined += len(bad)
                 conflicting += conflicting_duplicates(bad)
-                frames.append(catalog)
+            frames.append(catalog)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     metadata = table_metadata(frame, "plumes", PREVIEW)
     metadata.update({

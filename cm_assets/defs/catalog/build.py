@@ -123,9 +123,9 @@ def _differing_fields(payloads: list[dict]) -> list[str]:
     return [k for k in keys if len({json.dumps(c.get(k), default=str, sort_keys=True) for c in contents}) > 1]
 
 
-def build_catalog(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any],
-                  now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Parse ``payloads`` with the client's ``parse``; nothing is dropped silently:
+def _day_rows(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any],
+              now: datetime) -> tuple[list[dict], list[dict]]:
+    """Catalog rows of ``day`` (sorted by plume_id) and quarantine rows; nothing is dropped silently:
 
     * good records observed on ``day`` become catalog rows;
     * malformed records go to quarantine naming the field and the rule;
@@ -134,7 +134,6 @@ def build_catalog(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any
       returns (that day's own query returns it);
     * copies of one plume_id collapse when their content is identical; when it differs every copy
       is quarantined with reason :data:`DUPLICATE` and the differing fields."""
-    now = now or datetime.now(timezone.utc)
     copies: dict[str, list[tuple[dict, dict]]] = {}
     bad: list[dict] = []
     for payload in payloads:
@@ -161,7 +160,7 @@ def build_catalog(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any
             continue
         error = RecordError("plume_id", f"{DUPLICATE} ({', '.join(differing)})", None, plume_id)
         bad += [quarantine_row(error, payload, day, now) for _row, payload in group]
-    return conform(pd.DataFrame(rows), "plumes"), conform(pd.DataFrame(bad), "quarantine")
+    return rows, bad
 
 
 def conflicting_duplicates(quarantine: pd.DataFrame) -> int:
@@ -170,3 +169,29 @@ def conflicting_duplicates(quarantine: pd.DataFrame) -> int:
         return 0
     hit = quarantine["reason"].astype("string").str.startswith(f"plume_id: {DUPLICATE}", na=False)
     return int(quarantine.loc[hit, "plume_id"].nunique())
+
+
+def split_days(frame: pd.DataFrame, column: str, days: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """The rows of each of ``days`` (by ``column``), an empty typed frame for a day without rows."""
+    positions = frame.groupby(column, sort=False).indices if len(frame) else {}
+    return {day: frame.iloc[positions.get(day, [])].reset_index(drop=True) for day in days}
+
+
+def build_catalog_days(payloads_by_day: dict[str, Iterable[Any]], parse: Callable[[dict], Any],
+                       now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """``build_catalog`` for many days at once (rows in day order): the tables are typed once for
+    all the days, so a backfill costs per record, not per day. ``split_days`` cuts them by day."""
+    now = now or datetime.now(timezone.utc)
+    good: list[dict] = []
+    bad: list[dict] = []
+    for day, payloads in payloads_by_day.items():
+        rows, rejected = _day_rows(payloads, day, parse, now)
+        good += rows
+        bad += rejected
+    return conform(pd.DataFrame(good), "plumes"), conform(pd.DataFrame(bad), "quarantine")
+
+
+def build_catalog(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any],
+                  now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """One day's catalog and quarantine tables (see :func:`_day_rows` for the rules)."""
+    return build_catalog_days({day: payloads}, parse, now)

@@ -47,7 +47,7 @@ def daily_catalog_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     execution_timezone="UTC",
     job_name=SOURCES_JOB,
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Daily at 04:00 UTC: refresh sources, source statistics and the warehouse views.",
+    description="Daily at 04:00 UTC: refresh sources, source statistics and the warehouse.",
 )
 def sources_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     day = context.scheduled_execution_time.date().isoformat()

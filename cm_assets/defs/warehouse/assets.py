@@ -1,25 +1,11 @@
 """The ``warehouse`` asset: the only writer of the DuckDB file."""
 
-from pathlib import Path
-
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from cm_assets.defs.resources import StorageResource
-from cm_assets.warehouse.db import connect_retrying
-from cm_assets.warehouse.views import refresh_views
+from cm_assets.warehouse.refresh import refresh_warehouse
 
 WAREHOUSE_POOL = "warehouse"
-
-
-def build_warehouse(storage: StorageResource, log=None) -> dict[str, int]:
-    """Create or replace every view; returns the row count per view."""
-    path = Path(storage.duckdb_path())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = connect_retrying(path, log=log)
-    try:
-        return refresh_views(con, storage.storage())
-    finally:
-        con.close()
 
 
 @asset(
@@ -29,15 +15,21 @@ def build_warehouse(storage: StorageResource, log=None) -> dict[str, int]:
     pool=WAREHOUSE_POOL,
 )
 def warehouse(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
-    """DuckDB database (spatial loaded) with views over all the GeoParquet: plumes, plume_products,
-    scene_crops, deferred_scenes, sources, plume_sources, source_stats, quarantine, plume_history
-    and plumes_enriched (catalog + products + crops + source). The only DuckDB writer (pool
-    'warehouse', limit 1); views over files that do not exist yet are empty and typed."""
-    counts = build_warehouse(storage, context.log.info)
-    table = "| view | rows |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in counts.items())
+    """DuckDB database (spatial loaded): native tables kept in step with the GeoParquet files (only
+    files that changed since the last refresh are read) and the views plumes, plume_products,
+    scene_crops, deferred_scenes, sources, plume_sources, source_stats, quarantine, plume_history and
+    plumes_enriched. The only DuckDB writer (pool 'warehouse', limit 1): it updates a private copy
+    and swaps it in atomically, so readers are never blocked."""
+    done = refresh_warehouse(storage.duckdb_path(), storage.storage(), context.log.info)
+    table = "| view | rows |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in done.counts.items())
+    changed = {t: {"files_ingested": c.ingested, "files_dropped": c.dropped}
+               for t, c in done.changes.items() if c.ingested or c.dropped}
     return MaterializeResult(metadata={
         "path": MetadataValue.path(storage.duckdb_path()),
         "views": MetadataValue.md(table),
-        "dagster/row_count": counts["plumes"],
-        **{f"rows_{name}": count for name, count in counts.items()},
+        "changed_files": MetadataValue.json(changed),
+        "rebuilt": done.rebuilt,
+        "refresh_seconds": round(done.seconds, 3),
+        "dagster/row_count": done.counts["plumes"],
+        **{f"rows_{name}": count for name, count in done.counts.items()},
     })

@@ -14,13 +14,13 @@ refresh_days = define_asset_job(
     selection=AssetSelection.assets(*DAY_ASSETS, "warehouse"),
     partitions_def=observation_days,
     description="Materialize the day partitions (catalog, products, crops) and refresh the warehouse "
-                "views. Request one run per day, or one run for a range of days (single-run backfill).",
+                "tables. Request one run per day, or one run for a range of days (single-run backfill).",
 )
 
 refresh_warehouse = define_asset_job(
     "refresh_warehouse",
     selection=AssetSelection.assets("sources", "source_stats", "warehouse"),
-    description="Refresh the sources around every materialized plume, their statistics and the views.",
+    description="Refresh the sources around every materialized plume, their statistics and the warehouse.",
 )
 
 refresh_all = define_asset_job(
@@ -28,5 +28,5 @@ refresh_all = define_asset_job(
     selection=AssetSelection.assets(*DAY_ASSETS, "sources", "source_stats", "warehouse"),
     partitions_def=observation_days,
     description="The whole graph for one day or a range of days in one run: the day chain, then "
-                "sources, source statistics and the warehouse views (used by `cm-assets demo`).",
+                "sources, source statistics and the warehouse (used by `cm-assets demo`).",
 )

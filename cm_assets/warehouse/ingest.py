@@ -1,0 +1,151 @@
+"""Incremental ingestion of the GeoParquet tables into native DuckDB tables.
+
+Every table of ``TABLE_FILES`` is a native table under its own name (``plumes``, ``scene_crops``,
+...), with exactly the columns of ``schema.TABLES``. ``ingest.manifest`` records the version
+(size + mtime, or the object store's ETag) of every file ingested. A sync reads only the files
+whose version changed and drops the rows of files that changed or disappeared: rows of a per-day
+file ``day=D.parquet`` are the rows whose partition column (``PARTITION_COLUMN``) is D; a
+single-file table is replaced whole. Rows and manifest change in the caller's transaction, so the
+two never disagree, whatever killed an earlier run.
+
+Only portable SQL is used (tables, DELETE, INSERT ... SELECT FROM read_parquet, views), on a
+connection whose default catalog is the target: a local DuckDB file here; a DuckLake catalog
+could take the same statements. R-tree indexes are created only where the catalog supports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from cm_assets.defs.storage import Storage
+from cm_assets.warehouse.schema import TABLES, geometry_columns
+
+META = "ingest"  # schema of the bookkeeping tables (manifest, layout)
+
+# table -> files under the data root
+TABLE_FILES: dict[str, str] = {
+    "plumes": "catalog/day=*.parquet",
+    "quarantine": "quarantine/day=*.parquet",
+    "plume_products": "products/day=*.parquet",
+    "scene_crops": "crops/day=*.parquet",
+    "sources": "sources/sources.parquet",
+    "plume_sources": "sources/plume_sources.parquet",
+    "source_stats": "sources/source_stats.parquet",
+    "plume_history": "history/plume_versions.parquet",
+}
+
+# per-day tables: the column holding the day of the file a row comes from
+PARTITION_COLUMN: dict[str, str] = {
+    "plumes": "observation_day", "quarantine": "partition",
+    "plume_products": "observation_day", "scene_crops": "observation_day",
+}
+
+# R-tree on the primary geometry: ST_Intersects/ST_Within against a constant geometry reads a few
+# index nodes instead of testing every row (DuckDB uses it on the table, not through a view)
+RTREE_TABLES = ("plumes", "plume_products", "scene_crops", "sources", "source_stats")
+
+# files read by one scan: bounds the writer's memory when a rebuild reads thousands of days
+FILES_PER_SCAN = 500
+
+_DAY = re.compile(r"day=(\d{4}-\d{2}-\d{2})\.parquet$")
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """What a sync did to one table."""
+
+    ingested: int  # files (re)read
+    dropped: int   # files whose old rows were deleted (replaced or gone)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def layout_version() -> str:
+    """Hash of the stored layout: a file with another layout is rebuilt from scratch."""
+    text = json.dumps([TABLES, TABLE_FILES, PARTITION_COLUMN, RTREE_TABLES], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def has_current_layout(con) -> bool:
+    """Whether the catalog of ``con`` was created by this layout."""
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                        "AND schema_name = ? AND table_name = 'meta'", [META]).fetchone()[0]
+    if not found:
+        return False
+    stored = con.execute(f"SELECT value FROM {META}.meta WHERE key = 'layout'").fetchone()
+    return stored is not None and stored[0] == layout_version()
+
+
+def create_layout(con) -> None:
+    """The empty tables and the bookkeeping tables (on an empty catalog); ``create_indexes`` once
+    they are filled (a bulk-built R-tree is faster and smaller than one grown row by row)."""
+    for table in TABLE_FILES:
+        columns = ", ".join(f"{name} {kind}" for name, kind in TABLES[table].items())
+        con.execute(f"CREATE TABLE {table} ({columns})")
+    con.execute(f"CREATE SCHEMA {META}")
+    con.execute(f"CREATE TABLE {META}.manifest (tbl VARCHAR, file VARCHAR, version VARCHAR)")
+    con.execute(f"CREATE TABLE {META}.meta (key VARCHAR, value VARCHAR)")
+    con.execute(f"INSERT INTO {META}.meta VALUES ('layout', ?)", [layout_version()])
+
+
+def create_indexes(con) -> None:
+    """The R-tree of every table of ``RTREE_TABLES`` (on its primary geometry)."""
+    for table in RTREE_TABLES:
+        column = geometry_columns(table)[0]
+        con.execute(f"CREATE INDEX {table}_{column}_rtree ON {table} USING RTREE ({column})")
+
+
+def file_day(uri: str) -> str:
+    match = _DAY.search(uri)
+    if match is None:
+        raise ValueError(f"not a per-day file: {uri}")
+    return match.group(1)
+
+
+def _drop_rows(con, table: str, files: list[str]) -> None:
+    if table in PARTITION_COLUMN:
+        days = [file_day(f) for f in files]
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?, {PARTITION_COLUMN[table]})", [days])
+    else:
+        con.execute(f"DELETE FROM {table}")
+    con.execute(f"DELETE FROM {META}.manifest WHERE tbl = ? AND list_contains(?, file)", [table, files])
+
+
+def _load_rows(con, table: str, files: dict[str, str]) -> None:
+    """Read ``files`` (uri -> version) in one scan; refuse rows filed under another day (checked
+    first on that one column, so a refused file inserts nothing)."""
+    source = ("read_parquet([" + ", ".join(_quote(f) for f in files) + "], union_by_name = true, "
+              "filename = true)")
+    if table in PARTITION_COLUMN:
+        column = PARTITION_COLUMN[table]
+        misfiled = con.execute(
+            f"SELECT filename, {column} FROM {source} WHERE {column} "
+            r"IS DISTINCT FROM regexp_extract(filename, 'day=([0-9-]+)\.parquet$', 1) LIMIT 1").fetchone()
+        if misfiled is not None:
+            raise ValueError(f"{misfiled[0]} holds a row of {column} {misfiled[1]!r}")
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(TABLES[table])} FROM {source}")
+    con.execute(f"INSERT INTO {META}.manifest SELECT ?, unnest(?), unnest(?)",
+                [table, list(files), list(files.values())])
+
+
+def sync_tables(con, storage: Storage) -> dict[str, TableChange]:
+    """Bring every table up to date with the files under ``storage`` (call inside a transaction).
+    Unchanged files are not read."""
+    changes = {}
+    for table, pattern in TABLE_FILES.items():
+        on_disk = storage.fingerprints(pattern)
+        known = dict(con.execute(f"SELECT file, version FROM {META}.manifest WHERE tbl = ?", [table]).fetchall())
+        fresh = {f: v for f, v in on_disk.items() if known.get(f) != v}
+        stale = [f for f in known if f not in on_disk or f in fresh]
+        if stale:
+            _drop_rows(con, table, stale)
+        items = list(fresh.items())
+        for start in range(0, len(items), FILES_PER_SCAN):
+            _load_rows(con, table, dict(items[start:start + FILES_PER_SCAN]))
+        changes[table] = TableChange(ingested=len(fresh), dropped=len(stale))
+    return changes

@@ -1,0 +1,81 @@
+"""One warehouse refresh: sync the changed files into a draft, recreate the views, publish."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cm_assets.defs.storage import Storage
+from cm_assets.warehouse.db import connect
+from cm_assets.warehouse.ingest import (TableChange, create_indexes, create_layout, has_current_layout,
+                                        sync_tables)
+from cm_assets.warehouse.snapshot import next_snapshot
+from cm_assets.warehouse.views import create_views, row_counts
+
+
+@dataclass(frozen=True)
+class Refresh:
+    counts: dict[str, int]             # rows per table / view after the refresh
+    changes: dict[str, TableChange]    # files (re)ingested / dropped per table
+    rebuilt: bool                      # no file or an outdated layout: every file was read
+    seconds: float
+
+
+def update(con, storage: Storage, rebuild: bool) -> dict[str, TableChange]:
+    """Bring the catalog of ``con`` up to date in ONE transaction (tables, manifest and views);
+    ``rebuild`` creates the layout first (the catalog must be empty)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if rebuild:
+            create_layout(con)
+        changes = sync_tables(con, storage)
+        if rebuild:
+            create_indexes(con)
+        create_views(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return changes
+
+
+# the writer's memory: beyond it DuckDB spills to disk (a full rebuild reads every file at once)
+WRITER_MEMORY = "512MB"
+
+
+def _writer(draft: Path):
+    con = connect(draft)
+    con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _open_draft(draft: Path):
+    """The draft, or a new empty file in its place when its layout is missing or outdated."""
+    con = _writer(draft)
+    if has_current_layout(con):
+        return con, False
+    con.close()
+    draft.unlink(missing_ok=True)
+    return _writer(draft), True
+
+
+def refresh_warehouse(database: str | os.PathLike, storage: Storage,
+                      log: Callable[[str], None] | None = None) -> Refresh:
+    """Refresh the DuckDB file ``database`` from the tables under ``storage`` and publish it
+    atomically; readers of the previous file are never blocked."""
+    started = time.perf_counter()
+    with next_snapshot(database, log=log) as draft:
+        con, rebuilt = _open_draft(draft)
+        if not storage.is_local:
+            con.register_filesystem(storage.fs)  # DuckDB reads the remote files through fsspec
+        try:
+            changes = update(con, storage, rebuilt)
+            counts = row_counts(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    return Refresh(counts, changes, rebuilt, time.perf_counter() - started)

@@ -1,0 +1,24 @@
+"""A reader process for the readers-never-blocked test (imports only DuckDB, so it starts fast)."""
+
+from __future__ import annotations
+
+from cm_assets.warehouse.db import connect
+
+
+def read_loop(database: str, stop, reads, out) -> None:
+    """Until ``stop``: a fresh read-only connection reads two counts in one snapshot; then report
+    every pair seen and every error (lock errors included)."""
+    seen, errors = [], []
+    while not stop.is_set():
+        try:
+            con = connect(database, read_only=True)
+            try:
+                seen.append(con.execute("SELECT (SELECT count(*) FROM plumes), "
+                                        "(SELECT count(*) FROM quarantine)").fetchone())
+            finally:
+                con.close()
+        except Exception as error:
+            errors.append(repr(error))
+        with reads.get_lock():
+            reads.value += 1
+    out.put((seen, errors))
