@@ -48,7 +48,8 @@ QUERIES = {
     "top 10 emitters": "SELECT plume_id, emission_auto FROM plumes ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
     "monthly counts": "SELECT date_trunc('month', scene_timestamp) m, count(*) FROM plumes GROUP BY 1 ORDER BY 1",
     "within 100 km (spatial, distance only: full scan)":
-        "SELECT count(*) FROM plumes WHERE ST_Distance_Sphere(geometry, ST_Point(-103.9, 32.0)) < 100000",
+        "SELECT count(*) FROM plumes "
+        "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
     "within 100 km (R-tree box, then distance)":
         "SELECT count(*) FROM (SELECT * FROM plumes WHERE "
         "ST_Intersects(geometry, ST_MakeEnvelope(-104.99, 31.09, -102.81, 32.91))) "
