@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test demo dev browser bench clean
+.PHONY: setup test demo dev browser services bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -24,7 +24,15 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: install it (apt-get install chromium) for the browser test"; fi; }
 
-test: $(STAMP) browser
+# PostgreSQL and Redis for the deployment-profile tests (Debian packages; the tests start their own
+# throw-away servers on free ports and never use the system services).
+services:
+	@command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; \
+	  else echo "postgresql/redis-server missing: install them (apt-get install postgresql redis-server) for the deploy tests"; fi; }
+
+test: $(STAMP) browser services
 	$(BIN)/pytest
 
 demo: $(STAMP)
