@@ -47,6 +47,7 @@ class DagsterDeployment(DagsterDev):
                                       "cm_assets.definitions", "-d", str(REPO_ROOT), "-h", "127.0.0.1",
                                       "-p", str(self.code_port), "--location-name", "cm_assets"],
                                      self.code_log_path)
+            wait_for(self._code_server_ready, timeout, "the code server to load the code")
             self._proc = self._spawn([str(BIN / "dagster-webserver"), "-w", workspace,
                                       "-h", "127.0.0.1", "-p", str(self.port)], self.log_path)
             self.location = wait_for(self._loaded_location, timeout, "the webserver to load the code")
@@ -67,6 +68,17 @@ class DagsterDeployment(DagsterDev):
             self._daemon = self._code = None
         finally:
             super().stop()
+
+    def _code_server_ready(self) -> bool:
+        from dagster._grpc.client import DagsterGrpcClient
+
+        if self._code is not None and self._code.poll() is not None:
+            raise RuntimeError(f"the code server exited:\n{self.code_log_path.read_text()[-3000:]}")
+        try:
+            DagsterGrpcClient(port=self.code_port, host="127.0.0.1").list_repositories()
+        except Exception:  # noqa: BLE001 - not serving yet (connection refused, still loading)
+            return False
+        return True
 
     def daemon_log_tail(self, lines: int = 60) -> str:
         path = self.daemon_log_path
