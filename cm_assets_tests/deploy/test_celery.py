@@ -93,7 +93,7 @@ def test_a_run_executes_its_steps_on_celery_workers(celery_env, workers, replica
     (run,) = instance.get_runs(RunsFilter(tags={RUN_TAG: "1"}))
     assert run.status == DagsterRunStatus.SUCCESS
     starts = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_START).records
-    steps = {r.event_log_entry.step_key: r.event_log_entry.pid for r in starts}
+    steps = {r.event_log_entry.step_key: r.event_log_entry.dagster_event.pid for r in starts}
     assert set(steps) >= {"plume_catalog", "plume_products", "scene_crops", "sources",
                           "source_stats", "warehouse"}, steps
     worker_pids = {p.pid for p in workers} | _descendants(workers)
