@@ -9,6 +9,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import requests
+
 from cm_assets.processes import stop_group
 from cm_assets_tests.e2e.stack import REPO_ROOT, REPOSITORY, DagsterDev, free_port, wait_for
 
@@ -107,17 +109,27 @@ class DagsterDeployment(DagsterDev):
     # -- backfills and runs ----------------------------------------------------------------------
 
     def launch_backfill(self, job: str, partitions: list[str], run_config: dict,
-                        tags: Mapping[str, str] | None = None) -> str:
-        """A job backfill of ``partitions`` (one run per partition, queued by the daemon)."""
+                        tags: Mapping[str, str] | None = None, timeout: float = 600.0) -> str:
+        """A job backfill of ``partitions``: one queued run per partition, all created by this
+        call (synchronous submission), so that the daemon finds the whole backfill in its queue."""
         params = {"selector": {"partitionSetName": f"{job}_partition_set",
                                "repositorySelector": {"repositoryLocationName": self.location,
                                                       "repositoryName": REPOSITORY}},
                   "partitionNames": partitions, "runConfigData": run_config,
+                  "forceSynchronousSubmission": True,
                   "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
-        result = self.graphql(LAUNCH_BACKFILL, params=params)["launchPartitionBackfill"]
+        response = requests.post(f"{self.url}/graphql", timeout=timeout,
+                                 json={"query": LAUNCH_BACKFILL, "variables": {"params": params}})
+        response.raise_for_status()
+        result = response.json()["data"]["launchPartitionBackfill"]
         if result["__typename"] != "LaunchBackfillSuccess":
             raise RuntimeError(f"backfill not launched: {result}")
         return result["backfillId"]
+
+    def backfill_status(self, backfill_id: str) -> str:
+        """REQUESTED while runs are being submitted or are unfinished; then COMPLETED, FAILED …"""
+        found = self.graphql(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]
+        return found["status"]
 
     def run_timings(self, tags: Mapping[str, str]) -> list[dict]:
         """Runs with their status, start/end times and per-step start/end times."""
@@ -141,6 +153,10 @@ mutation ($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillPara
   __typename ... on LaunchBackfillSuccess { backfillId }
   ... on PythonError { message stack } ... on InvalidStepError { invalidStepKey }
   ... on PartitionSetNotFoundError { message } ... on InvalidSubsetError { message } } }"""
+
+BACKFILL_STATUS = """
+query ($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename
+  ... on PartitionBackfill { status } } }"""
 
 RUN_TIMINGS = """
 query ($filter: RunsFilter) { runsOrError(filter: $filter) { __typename ... on Runs {

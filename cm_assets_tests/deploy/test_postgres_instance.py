@@ -41,7 +41,7 @@ def _sql(postgres, query: str) -> list[tuple]:
 
 
 def test_a_queued_run_is_stored_in_postgres(deployment, postgres, limited_replica):
-    day = pick_days(limited_replica, count=1, low=1, high=3)[0]
+    day = pick_days(limited_replica, count=1, low=2, high=3)[0]
     client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.port)
     run_id = client.submit_job_execution("refresh_days", repository_location_name=deployment.location,
                                          repository_name=REPOSITORY, run_config=IN_PROCESS,
@@ -99,15 +99,14 @@ def test_backfill_runs_in_parallel_processes_within_one_api_budget(deployment, l
     run_config = {**IN_PROCESS, "resources": {"storage": {"config": {"root": str(parallel_root)}}}}
     backfill = deployment.launch_backfill("refresh_days", days, run_config, {BACKFILL_TAG: "parallel"})
 
-    def finished() -> list[dict] | None:
-        runs = deployment.run_timings({"dagster/backfill": backfill})
-        return runs if len(runs) == len(days) and all(r["status"] in DONE for r in runs) else None
-
-    runs = wait_for(finished, RUN_TIMEOUT, "the backfill's runs", interval=3.0)
+    wait_for(lambda: deployment.backfill_status(backfill) != "REQUESTED", RUN_TIMEOUT,
+             "the backfill's runs", interval=3.0)
+    runs = deployment.run_timings({"dagster/backfill": backfill})
+    assert all(r["status"] in DONE for r in runs), [r["status"] for r in runs]
     stats = _replica_stats(limited_replica)
     failed = [r["runId"] for r in runs if r["status"] != "SUCCESS"]
     assert not failed, f"runs failed: {failed}\n{deployment.daemon_log_tail()}"
-    assert sorted(r["tags_dict"]["dagster/partition"] for r in map(_tags, runs)) == days
+    assert sorted(_tags(r)["dagster/partition"] for r in runs) == days
 
     # separate processes, several at once, never more than the instance allows
     overlap = _max_overlap([(r["startTime"], r["endTime"]) for r in runs])
@@ -140,5 +139,5 @@ def test_backfill_runs_in_parallel_processes_within_one_api_budget(deployment, l
     assert Storage(str(parallel_root)).glob("**/.*.tmp") == []
 
 
-def _tags(run: dict) -> dict:
-    return {**run, "tags_dict": {t["key"]: t["value"] for t in run["tags"]}}
+def _tags(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["tags"]}
