@@ -17,8 +17,8 @@ from cm_assets_tests.deploy.stack import DagsterDeployment
 
 # A small shared budget: every run of the deployment presents the same token, so they all draw
 # from one sliding window of RATE_LIMIT requests per RATE_WINDOW seconds.
-RATE_LIMIT = 30
-RATE_WINDOW = 2
+RATE_LIMIT = 8
+RATE_WINDOW = 1
 
 
 def api_token(replica: ReplicaProcess) -> str:

@@ -126,11 +126,6 @@ class DagsterDeployment(DagsterDev):
             raise RuntimeError(f"backfill not launched: {result}")
         return result["backfillId"]
 
-    def backfill_status(self, backfill_id: str) -> str:
-        """REQUESTED while runs are being submitted or are unfinished; then COMPLETED, FAILED …"""
-        found = self.graphql(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]
-        return found["status"]
-
     def run_timings(self, tags: Mapping[str, str]) -> list[dict]:
         """Runs with their status, start/end times and per-step start/end times."""
         run_filter = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
@@ -153,10 +148,6 @@ mutation ($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillPara
   __typename ... on LaunchBackfillSuccess { backfillId }
   ... on PythonError { message stack } ... on InvalidStepError { invalidStepKey }
   ... on PartitionSetNotFoundError { message } ... on InvalidSubsetError { message } } }"""
-
-BACKFILL_STATUS = """
-query ($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename
-  ... on PartitionBackfill { status } } }"""
 
 RUN_TIMINGS = """
 query ($filter: RunsFilter) { runsOrError(filter: $filter) { __typename ... on Runs {
