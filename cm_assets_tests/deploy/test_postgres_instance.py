@@ -76,13 +76,18 @@ def _max_overlap(intervals: list[tuple[float, float]]) -> int:
 
 
 def _view_rows(database, view: str, root) -> list[tuple]:
-    """Every row of ``view`` without run-time stamps, data-root prefixes removed, sorted."""
+    """Every row of ``view`` without run-time stamps, data-root prefixes and the query strings of
+    signed URLs (their expiry and signature depend on when they were fetched), sorted."""
     columns, rows = run_query(database, f"SELECT * FROM {view}")
     keep = [i for i, name in enumerate(columns) if name not in VOLATILE]
     prefix = str(root)
 
     def clean(value):
-        return value.replace(prefix, "<root>") if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        if value.startswith("http"):
+            value = value.split("?", 1)[0]
+        return value.replace(prefix, "<root>")
 
     return sorted((tuple(clean(row[i]) for i in keep) for row in rows), key=repr)
 
