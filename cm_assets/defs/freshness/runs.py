@@ -7,11 +7,12 @@ from collections.abc import Iterable
 
 from dagster import RunRequest
 
+from cm_assets.defs.execution import IN_PROCESS, day_run_config
+
+__all__ = ["IN_PROCESS", "REFRESH_JOB", "TRIGGER_TAG", "day_run_config", "refresh_request"]
+
 REFRESH_JOB = "refresh_days"
 TRIGGER_TAG = "cm_assets/trigger"
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
-"""Run config of freshness runs: a day's chain is sequential and small, so one process per run
-saves the start-up of a process per step."""
 
 
 def digest(ids: Iterable[str]) -> str:
@@ -25,6 +26,6 @@ def refresh_request(trigger: str, partition: str, ids: Iterable[str], count_tag:
     return RunRequest(
         run_key=f"{trigger}:{partition}:{digest(ids)}",
         partition_key=partition,
-        run_config=IN_PROCESS,
+        run_config=day_run_config(),
         tags={TRIGGER_TAG: trigger, f"cm_assets/{count_tag}": str(len(ids))},
     )

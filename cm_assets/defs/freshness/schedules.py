@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
-from cm_assets.defs.freshness.runs import IN_PROCESS, REFRESH_JOB, TRIGGER_TAG
+from cm_assets.defs.freshness.runs import REFRESH_JOB, TRIGGER_TAG, day_run_config
 from cm_assets.defs.freshness.settings import FreshnessSettings
 from cm_assets.defs.partitions import observation_days
 
@@ -36,7 +36,7 @@ def daily_catalog_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     first, last = lag_window(context, FreshnessSettings.from_env().lag_days)
     return RunRequest(
         run_key=f"daily:{last}",
-        run_config=IN_PROCESS,
+        run_config=day_run_config(),
         tags={RANGE_START_TAG: first, RANGE_END_TAG: last, TRIGGER_TAG: "daily_catalog"},
     )
 

@@ -1,0 +1,58 @@
+"""Fixtures of the deployment tests: PostgreSQL, a rate-limited replica shared by every run through
+one token, and ``dagster-webserver`` + ``dagster-daemon`` on the ``deploy/dagster.yaml`` instance."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from cm_assets.replica.process import ReplicaProcess
+from cm_assets_tests.conftest import start_replica
+from cm_assets_tests.deploy.services import PostgresServer, postgres_bindir, require_binary
+from cm_assets_tests.deploy.stack import DagsterDeployment
+
+# A small shared budget: every run of the deployment presents the same token, so they all draw
+# from one sliding window of RATE_LIMIT requests per RATE_WINDOW seconds.
+RATE_LIMIT = 8
+RATE_WINDOW = 1
+
+
+def api_token(replica: ReplicaProcess) -> str:
+    """An access token of the demo account (what a service account's CARBONMAPPER_TOKEN holds)."""
+    response = requests.post(f"{replica.api_url}/token/pair", timeout=30,
+                             json={"email": replica.email, "password": replica.password})
+    response.raise_for_status()
+    return response.json()["access"]
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    require_binary("PostgreSQL (Debian package postgresql)", postgres_bindir() is not None and
+                   (os.geteuid() != 0 or shutil.which("runuser") is not None))
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def limited_replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaProcess]:
+    process = start_replica(tmp_path_factory.mktemp("replica-limited"), rate_limit=RATE_LIMIT,
+                            rate_window=RATE_WINDOW)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(postgres: PostgresServer, limited_replica: ReplicaProcess,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDeployment]:
+    env = {**postgres.env(), "CARBONMAPPER_API_URL": limited_replica.api_url,
+           "CARBONMAPPER_TOKEN": api_token(limited_replica),
+           # gRPC calls to the code server get more than the default 60 s on a busy CI machine
+           "DAGSTER_GRPC_TIMEOUT_SECONDS": "180"}
+    with DagsterDeployment(tmp_path_factory.mktemp("deploy"), env) as deployed:
+        yield deployed

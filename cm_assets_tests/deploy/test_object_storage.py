@@ -1,0 +1,112 @@
+"""The data root on object storage: the graph with ``CM_ASSETS_DATA_ROOT=s3://...`` against an
+S3-compatible server (moto's, started here), COGs and GeoParquet read back, and writes that are
+never visible half-done."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import geopandas as gpd
+import pytest
+import rasterio
+from dagster import AssetKey, DagsterInstance
+
+from cm_assets.definitions import build_definitions
+from cm_assets.defs.storage import Storage
+from cm_assets.demo import range_tags
+from cm_assets_tests.deploy.services import MotoS3Server
+from cm_assets_tests.graph.conftest import pick_days
+
+pytestmark = pytest.mark.deploy
+
+BUCKET = "cm-assets-test"
+GRAPH = ["plume_catalog", "plume_products", "scene_crops", "sources", "source_stats"]
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3Server]:
+    with MotoS3Server() as server, pytest.MonkeyPatch.context() as patch:
+        for name, value in server.env().items():
+            patch.setenv(name, value)
+        Storage(f"s3://{BUCKET}").fs.mkdir(BUCKET)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def s3_graph(s3, replica) -> dict:
+    """The graph (all but the DuckDB warehouse, which stays local) for two days, data root on S3."""
+    days = pick_days(replica, count=2)
+    root = f"s3://{BUCKET}/graph"
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {"CARBONMAPPER_API_URL": replica.api_url, "CARBONMAPPER_EMAIL": replica.email,
+                            "CARBONMAPPER_PASSWORD": replica.password,
+                            "CM_ASSETS_DATA_ROOT": root}.items():
+            patch.setenv(name, value)
+        patch.delenv("CARBONMAPPER_TOKEN", raising=False)
+        result = build_definitions().resolve_job_def("refresh_all").execute_in_process(
+            tags=range_tags(days[0], days[-1]), instance=DagsterInstance.ephemeral(),
+            asset_selection=[AssetKey(name) for name in GRAPH], raise_on_error=False)
+    return {"days": days, "root": root, "result": result, "store": Storage(root)}
+
+
+def test_the_graph_writes_its_tables_and_rasters_to_s3(s3_graph):
+    result, store, days = s3_graph["result"], s3_graph["store"], s3_graph["days"]
+    assert result.success
+    assert not store.is_local
+    catalog = store.read_tables("catalog/day=*.parquet")
+    assert isinstance(catalog, gpd.GeoDataFrame) and len(catalog)
+    assert sorted(set(catalog["observation_day"].astype(str))) == days
+    assert catalog.crs is not None and catalog.geometry.is_valid.all()
+    for table in ("products/day=*.parquet", "crops/day=*.parquet"):
+        assert len(store.read_tables(table)), table
+    for table in ("sources/sources.parquet", "sources/source_stats.parquet"):
+        assert store.exists(table), table
+    assert store.glob("**/.*.tmp") == [], "temporary objects left behind"
+
+
+def test_cogs_on_s3_read_back_as_cogs(s3_graph):
+    store = s3_graph["store"]
+    crops = store.read_tables("crops/day=*.parquet")
+    done = crops[crops["cmf_path"].notna()]
+    assert len(done), crops["status"].tolist()
+    row = done.iloc[0]
+    assert row["cmf_path"].startswith(s3_graph["root"] + "/")
+    rel = row["cmf_path"][len(s3_graph["root"]) + 1:]
+    with store.fs.open(store.uri(rel), "rb") as fh, rasterio.MemoryFile(fh.read()) as memory, \
+            memory.open() as dataset:
+        assert dataset.profile["tiled"] and dataset.driver == "GTiff"
+        assert (dataset.height, dataset.width) == (row["crop_height"], row["crop_width"])
+        assert dataset.read(1).shape == (row["crop_height"], row["crop_width"])
+
+
+def test_an_object_is_replaced_whole_or_not_at_all(s3):
+    store = Storage(f"s3://{BUCKET}/atomic")
+    old, new = b"a" * (1 << 20), b"b" * (12 << 20)  # the new one goes up in several parts
+    store.write_bytes("table.parquet", old)
+    seen: set[bytes] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            data = store.fs.cat_file(store.uri("table.parquet"))
+            seen.add(data[:1] + str(len(data)).encode())
+            store.fs.invalidate_cache()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        store.write_bytes("table.parquet", new)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen <= {b"a" + str(len(old)).encode(), b"b" + str(len(new)).encode()}, seen
+    assert store.fs.cat_file(store.uri("table.parquet")) == new
+
+    with pytest.raises(RuntimeError), store.atomic("table.parquet") as tmp:
+        with store.fs.open(tmp, "wb") as fh:
+            fh.write(b"c" * (6 << 20))
+        raise RuntimeError("killed while writing")
+    store.fs.invalidate_cache()
+    assert store.fs.cat_file(store.uri("table.parquet")) == new
+    assert store.glob("**/.*.tmp") == [] and store.glob(".*.tmp") == []
