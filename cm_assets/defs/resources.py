@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
+from cm_assets.carbonmapper.ratelimit import RatePolicy
 from cm_assets.defs.storage import Storage
 
 DEFAULT_API_URL = "http://127.0.0.1:8700/api/v1"
@@ -38,6 +39,10 @@ class CarbonMapperResource(ConfigurableResource):
                            description="name of the environment variable holding the account e-mail")
     password_env: str = Field(default="CARBONMAPPER_PASSWORD",
                               description="name of the environment variable holding the account password")
+    rate_start: float | None = Field(default=RatePolicy.start,
+                                     description="requests/s at the start of a run (None: unpaced); adapts "
+                                                 "down on 429/5xx and back up on success")
+    rate_max: float = Field(default=RatePolicy.max_rate, description="requests/s never exceeded")
 
     def __init__(self, **data: Any) -> None:
         literal = [name for name in _SECRET_FIELDS if name in data]
@@ -69,7 +74,8 @@ class CarbonMapperResource(ConfigurableResource):
         env = os.environ
         return CarbonMapperClient(self.api_url, token=env.get(self.token_env) or None,
                                   email=env.get(self.email_env) or None,
-                                  password=env.get(self.password_env) or None)
+                                  password=env.get(self.password_env) or None,
+                                  rate=RatePolicy(start=self.rate_start, max_rate=self.rate_max))
 
 
 class StorageResource(ConfigurableResource):
