@@ -98,9 +98,10 @@ def bench_graph(scale: str, days: int, lag: int, work: Path, replica_cls=Replica
             "kept": kept, "whole_scene_bytes": whole_scenes}
 
 
-def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool) -> tuple[float, bool]:
+def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool,
+                figure_workers: int) -> tuple[float, bool]:
     defs = build_definitions(*_resources(replica, root))
-    config = {"config": {"plots": plots}}
+    config = {"config": {"plots": plots, "figure_workers": figure_workers}}
     run_config = {"ops": {name: config for name in ("plume_products", "scene_crops", "source_stats")},
                   "loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     started = time.perf_counter()
@@ -109,21 +110,22 @@ def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plot
     return time.perf_counter() - started, result.success
 
 
-def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path,
+def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, figure_workers: int,
                      replica_cls=ReplicaProcess) -> dict:
     """refresh_all over ``first``..``last`` with figures on (A) and off (B), alternating, each run
     into a fresh directory, after one warm-up run that fills the replica's raster cache."""
     walls: dict[str, list[float]] = {"figures": [], "no figures": []}
     ok = True
     with replica_cls(work / "replica-ab", scale=scale) as replica:
-        ok &= _run_window(replica, work / "ab-warm", first, last, True)[1]
+        ok &= _run_window(replica, work / "ab-warm", first, last, True, figure_workers)[1]
         for n in range(pairs):
             for label, plots in (("figures", True), ("no figures", False)):
-                wall, success = _run_window(replica, work / f"ab-{n}-{plots}", first, last, plots)
+                wall, success = _run_window(replica, work / f"ab-{n}-{plots}", first, last, plots,
+                                            figure_workers)
                 walls[label].append(wall)
                 ok &= success
                 print(f"pair {n + 1} {label}: {wall:.1f} s", flush=True)
-    return {"success": ok, "window": f"{first} .. {last}", "walls": walls}
+    return {"success": ok, "window": f"{first} .. {last}", "walls": walls, "figure_workers": figure_workers}
 
 
 def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
@@ -164,7 +166,8 @@ def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str
     if ab:
         on, off = (statistics.median(ab["walls"][k]) for k in ("figures", "no figures"))
         runs = ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(ab["walls"]["figures"], ab["walls"]["no figures"]))
-        lines += [f"| refresh_all {ab['window']}, figures on / off (A B pairs: {runs} s) "
+        lines += [f"| refresh_all {ab['window']}, figures on (figure_workers={ab['figure_workers']}) / off "
+                  f"(A B pairs: {runs} s) "
                   f"| median {on:.1f} s / {off:.1f} s: figures cost {100 * (on / off - 1):+.0f} % |"]
     if graph:
         lines += [
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--last", help="last day of the --figures-ab window")
     parser.add_argument("--figures-ab", type=int, default=0, metavar="PAIRS",
                         help="A/B pairs of the window with figures on and off")
+    parser.add_argument("--figure-workers", type=int, default=0,
+                        help="figure_workers of the runs with figures (0: drawn on the fetching threads)")
     parser.add_argument("--skip-graph", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--no-docs", action="store_true")
@@ -216,7 +221,8 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
         work = args.work or Path(tmp)
         graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)
         full = None if args.skip_full else bench_full_catalog(work, replica_cls)
-        ab = (bench_figures_ab(args.scale, args.first, args.last, args.figures_ab, work, replica_cls)
+        ab = (bench_figures_ab(args.scale, args.first, args.last, args.figures_ab, work,
+                                 args.figure_workers, replica_cls)
               if args.figures_ab else None)
     table = render(graph, full, ab)
     print(table)

@@ -1,9 +1,12 @@
-"""Figures rendered off the fetching threads, in a small pool of processes shared by the run.
+"""Figures rendered apart from the fetch that loaded their arrays, written with the day's table.
 
-Rendering a picture is pure CPU in matplotlib (≈ 1 s each here) and holds the GIL, so drawn on the
-threads that fetch it stalls every request in flight. Each figure is instead handed to a worker
-process (``spawn``: safe next to threads) and its PNG is written by the caller when the day's table
-is assembled. ``workers=0`` renders inline (no processes).
+Rendering a picture is pure CPU in matplotlib (≈ 1 s each here) and holds the GIL. With
+``workers > 0`` each figure is handed to a pool of worker processes (``spawn``: safe next to
+threads; shared by the whole run process) — worth it where cores are free. ``workers=0`` (the
+default) draws on the calling thread: on a machine whose cores are already busy, extra processes
+only add their start-up (≈ 8–17 s importing the stack) and compete for the same cores (measured:
+``bench/graph_bench.py --figures-ab``, see docs/pipeline.md). Either way the PNG is written by
+:func:`write_figures` when the day's table is assembled.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from multiprocessing import get_context
 from cm_assets.carbonmapper.errors import describe
 from cm_assets.defs.storage import Storage
 
-#: Worker processes rendering figures (the machine's other cores fetch and parse).
-FIGURE_WORKERS = 2
+#: Worker processes rendering figures by default (0: on the calling thread).
+FIGURE_WORKERS = 0
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
