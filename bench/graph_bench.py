@@ -7,8 +7,11 @@
    and peak memory (resource.getrusage); then `sources` at that size, the warehouse refresh after a
    one-day change (median of 5), and typical queries, each on a fresh read-only connection
    (median of 5).
+3. With ``--figures-ab N``: the same window with figures on and off, alternating (A B A B, N pairs)
+   on one warm replica: the cost of the pictures over the run without them.
 
     python bench/graph_bench.py [--scale demo] [--days 30] [--skip-graph] [--skip-full] [--no-docs]
+    python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --skip-graph --skip-full
 
 Figures are printed as a table and written between the bench markers of docs/pipeline.md.
 """
@@ -156,6 +159,36 @@ def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
     return statistics.median(times), day, rows
 
 
+def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool,
+                figure_workers: int) -> tuple[float, bool]:
+    defs = build_definitions(*_resources(replica, root))
+    config = {"config": {"plots": plots, "figure_workers": figure_workers}}
+    run_config = {"ops": {name: config for name in ("plume_products", "scene_crops", "source_stats")},
+                  "loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    started = time.perf_counter()
+    result = defs.resolve_job_def("refresh_all").execute_in_process(
+        run_config=run_config, tags=range_tags(first, last), instance=DagsterInstance.ephemeral())
+    return time.perf_counter() - started, result.success
+
+
+def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, figure_workers: int,
+                     replica_cls=ReplicaProcess) -> dict:
+    """refresh_all over ``first``..``last`` with figures on (A) and off (B), alternating, each run
+    into a fresh directory, after one warm-up run that fills the replica's raster cache."""
+    walls: dict[str, list[float]] = {"figures": [], "no figures": []}
+    ok = True
+    with replica_cls(work / "replica-ab", scale=scale) as replica:
+        ok &= _run_window(replica, work / "ab-warm", first, last, True, figure_workers)[1]
+        for n in range(pairs):
+            for label, plots in (("figures", True), ("no figures", False)):
+                wall, success = _run_window(replica, work / f"ab-{n}-{plots}", first, last, plots,
+                                            figure_workers)
+                walls[label].append(wall)
+                ok &= success
+                print(f"pair {n + 1} {label}: {wall:.1f} s", flush=True)
+    return {"success": ok, "window": f"{first} .. {last}", "walls": walls, "figure_workers": figure_workers}
+
+
 def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
     """plume_catalog over every day of the full world as one run (and the warehouse), then sources,
     a one-day warehouse refresh and query latency at that size."""
@@ -194,8 +227,14 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
             "database_bytes": database.stat().st_size, "latencies": latencies}
 
 
-def render(graph: dict | None, full: dict | None) -> str:
+def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str:
     lines = ["| measurement | value |", "|---|---|"]
+    if ab:
+        on, off = (statistics.median(ab["walls"][k]) for k in ("figures", "no figures"))
+        runs = ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(ab["walls"]["figures"], ab["walls"]["no figures"]))
+        lines += [f"| refresh_all {ab['window']}, figures on (figure_workers={ab['figure_workers']}) / off "
+                  f"(A B pairs: {runs} s) "
+                  f"| median {on:.1f} s / {off:.1f} s: figures cost {100 * (on / off - 1):+.0f} % |"]
     if graph:
         lines += [
             f"| whole graph, {graph['window']} ({graph['plumes']} plumes, {graph['crops_ok']} crops) "
@@ -242,6 +281,12 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--lag", type=int, default=40, help="end the window this many days before today "
                                                             "(plumes and scenes published by then)")
+    parser.add_argument("--first", help="first day of the --figures-ab window")
+    parser.add_argument("--last", help="last day of the --figures-ab window")
+    parser.add_argument("--figures-ab", type=int, default=0, metavar="PAIRS",
+                        help="A/B pairs of the window with figures on and off")
+    parser.add_argument("--figure-workers", type=int, default=0,
+                        help="figure_workers of the runs with figures (0: drawn on the fetching threads)")
     parser.add_argument("--skip-graph", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--no-docs", action="store_true")
@@ -261,11 +306,14 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
         work = args.work or Path(tmp)
         graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)
         full = None if args.skip_full else bench_full_catalog(work, replica_cls)
-    table = render(graph, full)
+        ab = (bench_figures_ab(args.scale, args.first, args.last, args.figures_ab, work,
+                                 args.figure_workers, replica_cls)
+              if args.figures_ab else None)
+    table = render(graph, full, ab)
     print(table)
     if not args.no_docs:
         write_docs(table)
-    return 0 if all(r is None or r["success"] for r in (graph, full)) else 1
+    return 0 if all(r is None or r["success"] for r in (graph, full, ab)) else 1
 
 
 if __name__ == "__main__":

@@ -72,13 +72,19 @@ class AssetIO:
         """Open a remote COG for windowed reads (GDAL over HTTP, scoped settings).
 
         Keep all reads inside the ``with`` block: GDAL consults the settings at each request.
+        GDAL's requests are paced by the transport's limiter: two slots per open (the header
+        request and the merged range read of one window). An open that fails is explained by a
+        transport probe (which waits out a 429) and tried once more.
         """
         with http_env(self.transport.authorization_for(url)):
+            self.transport.limiter.acquire(2)
             try:
                 dataset = rasterio.open(vsicurl(url))
             except RasterioIOError:
                 self._explain_open_failure(key, url)
-                raise
+                log.warning("GDAL could not open %s although it exists; trying again", key)
+                self.transport.limiter.acquire(2)
+                dataset = rasterio.open(vsicurl(url))
             with dataset:
                 yield dataset
 
@@ -86,7 +92,6 @@ class AssetIO:
         """Turn a GDAL open failure into a precise error by probing with the transport."""
         if not self.exists(url):
             raise ProductNotAvailable(key, url, 404)
-        log.warning("GDAL could not open %s although it exists", key)
 
 
 def geometry_from_geojson(obj: Any) -> BaseGeometry:

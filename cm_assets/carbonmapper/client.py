@@ -22,6 +22,7 @@ from cm_assets.carbonmapper.products import (PlumeProducts, derive_plume_urls, u
                                              vis_cmf_type)
 from cm_assets.carbonmapper.query import (Interval, Params, check_bbox, format_interval,
                                           plume_filters)
+from cm_assets.carbonmapper.ratelimit import RatePolicy
 from cm_assets.carbonmapper.scenes import L2B_ASSETS, SceneRaster, derive_scene_urls, rgb_candidates
 from cm_assets.carbonmapper.transport import RetryPolicy, Timeouts, Transport
 from cm_assets.carbonmapper.urls import AssetUrls, parse_asset_url
@@ -49,12 +50,12 @@ class CarbonMapperClient:
     def __init__(self, api_url: str | None = None, *, token: str | None = None,
                  email: str | None = None, password: str | None = None,
                  config: ClientConfig | None = None, retry: RetryPolicy | None = None,
-                 timeouts: Timeouts | None = None) -> None:
+                 timeouts: Timeouts | None = None, rate: RatePolicy | None = None) -> None:
         if config is None:
             creds = Credentials.of(token=token, email=email, password=password)
             config = ClientConfig(api_url, creds) if api_url else ClientConfig(credentials=creds)
         self.config = config
-        self.transport = Transport(config, retry=retry, timeouts=timeouts)
+        self.transport = Transport(config, retry=retry, timeouts=timeouts, rate=rate)
         self.asset_urls = AssetUrls(config.api_url, rewrite_signed=self.transport.has_credentials)
         self.assets = AssetIO(self.transport)
 

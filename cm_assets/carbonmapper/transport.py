@@ -20,6 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from cm_assets.carbonmapper.config import ClientConfig, Secret
 from cm_assets.carbonmapper.errors import ApiError, AuthenticationError, RateLimited, redact_url
+from cm_assets.carbonmapper.ratelimit import RateLimiter, RatePolicy
 
 log = logging.getLogger("cm_assets.carbonmapper")
 
@@ -106,9 +107,11 @@ class Transport:
     refresh_margin = 30.0
 
     def __init__(self, config: ClientConfig, *, retry: RetryPolicy | None = None,
-                 timeouts: Timeouts | None = None) -> None:
+                 timeouts: Timeouts | None = None, rate: RatePolicy | None = None) -> None:
         self.api_url = config.api_url
         self.retry = retry or RetryPolicy()
+        #: Paces every request of this client, GDAL range reads included (see :mod:`.ratelimit`).
+        self.limiter = RateLimiter(rate)
         self.timeouts = timeouts or Timeouts()
         self._creds = config.credentials
         self._origin = origin(self.api_url)
@@ -251,6 +254,7 @@ class Transport:
                 failure: str = type(exc).__name__
             else:
                 status = response.status_code
+                self._note_pace(status, response)
                 if status == 401 and sent_token and not renewed and self._creds.can_login:
                     renewed = True
                     if self.renew_token(sent_token):
@@ -271,6 +275,14 @@ class Transport:
             log.info("%s %s: %s; retry %d in %.2fs", method, redact_url(url), failure, attempt, wait)
             time.sleep(wait)
 
+    def _note_pace(self, status: int, response: requests.Response) -> None:
+        if status == 429:
+            self.limiter.throttled(parse_retry_after(response.headers.get("Retry-After")))
+        elif status >= 500:
+            self.limiter.server_error()
+        else:
+            self.limiter.succeeded()
+
     def _follow(self, method: str, url: str, params: Any, json: Any,
                 headers: Mapping[str, str] | None,
                 authenticate: bool) -> tuple[requests.Response, str | None]:
@@ -283,6 +295,7 @@ class Transport:
             if token:
                 hop_headers["Authorization"] = f"Bearer {token}"
             sent_token = token
+            self.limiter.acquire()
             t0 = time.monotonic()
             response = self.session.request(method, url, params=params, json=json,
                                             headers=hop_headers, allow_redirects=False,

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
+from cm_assets.carbonmapper.ratelimit import RatePolicy
 from cm_assets.defs.storage import Storage
 
 DEFAULT_API_URL = "http://127.0.0.1:8700/api/v1"
@@ -38,6 +39,10 @@ class CarbonMapperResource(ConfigurableResource):
                            description="name of the environment variable holding the account e-mail")
     password_env: str = Field(default="CARBONMAPPER_PASSWORD",
                               description="name of the environment variable holding the account password")
+    rate_start: float | None = Field(default=RatePolicy.start,
+                                     description="requests/s at the start of a run (None: unpaced); adapts "
+                                                 "down on 429/5xx and back up on success")
+    rate_max: float = Field(default=RatePolicy.max_rate, description="requests/s never exceeded")
 
     def __init__(self, **data: Any) -> None:
         literal = [name for name in _SECRET_FIELDS if name in data]
@@ -70,10 +75,11 @@ class CarbonMapperResource(ConfigurableResource):
         env = os.environ
         token, email, password = (env.get(name) or None
                                   for name in (self.token_env, self.email_env, self.password_env))
+        rate = RatePolicy(start=self.rate_start, max_rate=self.rate_max)
         if token or email or password:
-            return CarbonMapperClient(self.api_url, token=token, email=email, password=password)
+            return CarbonMapperClient(self.api_url, token=token, email=email, password=password, rate=rate)
         explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
-        return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url))
+        return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate)
 
 
 class StorageResource(ConfigurableResource):

@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import rasterio
@@ -23,8 +22,9 @@ from cm_assets.carbonmapper.errors import ProductNotAvailable, RecordError, desc
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS, alpha_outline
-from cm_assets.defs import checks
+from cm_assets.defs import checks, figures
 from cm_assets.defs.catalog.assets import catalog_path, fetch_payloads_by_day
+from cm_assets.defs.engine import DayPlan, run_days
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.products import stats
@@ -40,8 +40,10 @@ PREVIEW = ["plume_id", "mask_pixels", "max_enhancement", "outline_area_m2", "emi
 
 
 class ProductsConfig(Config):
-    workers: int = Field(default=4, description="Plumes fetched concurrently.")
+    workers: int = Field(default=8, description="Plumes fetched concurrently, across all days of the run.")
     plots: bool = Field(default=True, description="Render each plume's four-panel quick-look PNG.")
+    figure_workers: int = Field(default=figures.FIGURE_WORKERS,
+                                description="Processes rendering the pictures (0: on the fetching threads).")
 
 
 def products_path(day: str) -> str:
@@ -62,8 +64,10 @@ def _load_outline(path: str):
         return geometry_from_geojson(json.load(fh))
 
 
-def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: bool) -> dict:
-    """Store one plume's seven products unchanged and measure them; a missing asset is listed."""
+def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: bool,
+              figure_workers: int = figures.FIGURE_WORKERS) -> dict:
+    """Store one plume's seven products unchanged and measure them; a missing asset is listed.
+    The quick-look is a :class:`~cm_assets.defs.figures.PendingFigure` until the day is assembled."""
     products = client.plume_products(record)
     missing: list[str] = []
     row: dict = {"plume_id": record.plume_id, "observation_day": day,
@@ -95,9 +99,10 @@ def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: 
                ime_outline_area_m2=stats.geodesic_area_m2(loaded["ime_outline"]),
                missing_assets=",".join(missing) or None, n_missing=len(missing))
     if with_plot:
-        png = plots.plume_quicklook(record.plume_id, loaded["mask"], loaded["concentrations"],
-                                    loaded["ime_concentrations"], loaded["rgb"], outline)
-        row["quicklook_png"] = store.write_bytes(quicklook_path(record.plume_id), png)
+        row["quicklook_png"] = figures.render(
+            quicklook_path(record.plume_id), plots.plume_quicklook, record.plume_id, loaded["mask"],
+            loaded["concentrations"], loaded["ime_concentrations"], loaded["rgb"], outline,
+            workers=figure_workers)
     return row
 
 
@@ -143,9 +148,10 @@ def _rel(store: Storage, uri: str) -> str:
     return str(uri)[len(store.uri("")):].lstrip("/")
 
 
-def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
-                   config: ProductsConfig, log) -> pd.DataFrame:
-    """The products table of one day (previous complete rows of unchanged plumes are reused)."""
+def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
+                  config: ProductsConfig, log) -> DayPlan:
+    """The products table of one day, one task per plume (previous complete rows of unchanged
+    plumes are reused)."""
     remove_plume_temporaries(store, records, log)
     reuse = _reusable(store, day, log)
 
@@ -154,7 +160,7 @@ def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
         if known is not None:
             return known
         try:
-            return plume_row(client, record, store, day, config.plots)
+            return plume_row(client, record, store, day, config.plots, config.figure_workers)
         except Exception as error:  # one plume's fetch/write/read failure never stops the day
             if is_run_wide(error):
                 raise
@@ -162,9 +168,10 @@ def build_products(client, records: list[PlumeRecord], store: Storage, day: str,
             return {"plume_id": record.plume_id, "observation_day": day, "error": describe(error),
                     "emission_version": record.emission_version, "emission_auto": record.emission_auto}
 
-    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-        rows = list(pool.map(one, records))
-    return conform(pd.DataFrame(rows), "plume_products")
+    def assemble(rows: list[dict]) -> pd.DataFrame:
+        return conform(pd.DataFrame(figures.write_figures(rows, store, log)), "plume_products")
+
+    return DayPlan(day, [lambda record=record: [one(record)] for record in records], assemble)
 
 
 def records_by_day(client, store: Storage, days: list[str]) -> dict[str, list[PlumeRecord]]:
@@ -196,17 +203,18 @@ def _dir_and_name(rel: str) -> tuple[list[str], list[str]]:
 
 def build_days(days: Sequence[str], carbonmapper: CarbonMapperResource, store: Storage,
                path: Callable[[str], str], table: str,
-               build: Callable[[CarbonMapperClient, list[PlumeRecord], str], pd.DataFrame]) -> pd.DataFrame:
-    """Build and write ``table`` for each day of the run with one client (closed afterwards);
-    returns all days' rows. Each day's file is replaced atomically, so a rerun leaves no duplicates."""
-    frames = []
+               plan: Callable[[CarbonMapperClient, list[PlumeRecord], str], DayPlan],
+               workers: int) -> pd.DataFrame:
+    """Build and write ``table`` for each day of the run with one client (closed afterwards) and
+    one pool of ``workers`` in-flight tasks shared by all days; returns all days' rows. Each day's
+    file is replaced atomically as soon as its tasks are done, so a rerun leaves no duplicates and a
+    killed run keeps its finished days."""
     with carbonmapper.get_client() as client:
         records = records_by_day(client, store, list(days))
         for day in days:
             store.remove_stale_temporaries(*_dir_and_name(path(day)))
-            frame = build(client, records[day], day)
-            store.write_parquet(frame, path(day))
-            frames.append(frame)
+        frames = run_days((plan(client, records[day], day) for day in days), workers,
+                          lambda day, frame: store.write_parquet(frame, path(day)))
     return pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), table)
 
 
@@ -247,8 +255,8 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
     store = storage.storage()
     frame = build_days(context.partition_keys, carbonmapper, store, products_path, "plume_products",
-                       lambda client, records, day: build_products(client, records, store, day, config,
-                                                                   context.log))
+                       lambda client, records, day: plan_products(client, records, store, day, config,
+                                                                  context.log), config.workers)
     metadata = table_metadata(frame, "plume_products", PREVIEW)
     metadata.update({"missing_assets": int(frame["n_missing"].fillna(0).gt(0).sum()),
                      "errors": int(frame["error"].notna().sum()),

@@ -1,6 +1,5 @@
 """The ``scene_crops`` asset: windowed crops of each plume's parent L2B scene."""
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -22,8 +21,9 @@ from cm_assets.carbonmapper.errors import ProductNotAvailable, SceneNotPublished
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
-from cm_assets.defs import checks
+from cm_assets.defs import checks, figures
 from cm_assets.defs.catalog.assets import catalog_path
+from cm_assets.defs.engine import DayPlan
 from cm_assets.defs.freshness.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import table_metadata
 from cm_assets.defs.partitions import observation_days
@@ -44,8 +44,11 @@ PREVIEW = ["plume_id", "scene_name", "status", "crop_height", "crop_width", "res
 class CropConfig(Config):
     pad_px: int = Field(
         default=64, description="Pixels of context added around the plume outline on each side.")
-    workers: int = Field(default=4, description="Scenes resolved and cropped concurrently.")
+    workers: int = Field(default=8, description="Scenes resolved and cropped concurrently, across all days "
+                                                "of the run.")
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
+    figure_workers: int = Field(default=figures.FIGURE_WORKERS,
+                                description="Processes rendering the pictures (0: on the fetching threads).")
 
 
 def crops_path(day: str) -> str:
@@ -104,9 +107,10 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
     row.update(status="ok", collection=scene.collection, geometry=footprint)
     row.update(crop_stats(crops["cmf"], crops["uncertainty"], crops["artifact-mask"], outline))
     if config.plots:
-        png = plots.l3a_vs_l2b(record.plume_id, _read_local(l3a_path), crops["cmf"], crops["rgb"],
-                               crops["uncertainty"], outline, config.pad_px)
-        row["comparison_png"] = store.write_bytes(comparison_path(record.plume_id), png)
+        row["comparison_png"] = figures.render(
+            comparison_path(record.plume_id), plots.l3a_vs_l2b, record.plume_id, _read_local(l3a_path),
+            crops["cmf"], crops["rgb"], crops["uncertainty"], outline, config.pad_px,
+            workers=config.figure_workers)
     return row
 
 
@@ -128,12 +132,12 @@ def _outlines(store: Storage, day: str, log) -> pd.DataFrame:
     return frame
 
 
-def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, config: CropConfig,
-                log) -> pd.DataFrame:
+def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, config: CropConfig,
+               log) -> DayPlan:
     """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried.
 
-    Each L2B parent is resolved once for all of its plumes; scenes are handled by a small thread
-    pool (``config.workers``) and the rows keep the order of ``records``."""
+    Each L2B parent is resolved once for all of its plumes (one task per scene, run on the run's
+    shared pool); the rows keep the order of ``records``."""
     remove_plume_temporaries(store, records, log)
     outlines = _outlines(store, day, log) if records else pd.DataFrame()
     api_now = client.api_now() if records else None
@@ -166,10 +170,13 @@ def build_crops(client, records: list[PlumeRecord], store: Storage, day: str, co
                     raise
                 key = ("plume", record.plume_id)
             groups.setdefault(key, []).append(record)
-    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-        done = {row["plume_id"]: row for rows in pool.map(group, groups.values()) for row in rows}
-    rows = [previous.get(record.plume_id) or done[record.plume_id] for record in records]
-    return conform(pd.DataFrame(rows), "scene_crops")
+
+    def assemble(rows: list[dict]) -> pd.DataFrame:
+        done = {row["plume_id"]: row for row in figures.write_figures(rows, store, log)}
+        ordered = [previous.get(record.plume_id) or done[record.plume_id] for record in records]
+        return conform(pd.DataFrame(ordered), "scene_crops")
+
+    return DayPlan(day, [lambda members=members: group(members) for members in groups.values()], assemble)
 
 
 @asset(
@@ -190,8 +197,8 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
     frame = build_days(context.partition_keys, carbonmapper, store, crops_path, "scene_crops",
-                       lambda client, records, day: build_crops(client, records, store, day, config,
-                                                                context.log))
+                       lambda client, records, day: plan_crops(client, records, store, day, config,
+                                                               context.log), config.workers)
     status = frame["status"].value_counts().to_dict()
     metadata = table_metadata(frame, "scene_crops", PREVIEW)
     metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),

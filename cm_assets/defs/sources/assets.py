@@ -8,6 +8,7 @@ from pydantic import Field
 from shapely.geometry import Point
 
 from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
+from cm_assets.defs import figures
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.sources.build import attribution, regional_bboxes
@@ -87,6 +88,8 @@ def _footprints(client, store: Storage) -> pd.DataFrame:
 class SourceStatsConfig(Config):
     workers: int = Field(default=4, description="Source details fetched concurrently.")
     plots: bool = Field(default=True, description="Render an emission timeline PNG per source.")
+    figure_workers: int = Field(default=figures.FIGURE_WORKERS,
+                                description="Processes rendering the pictures (0: on the fetching threads).")
 
 
 @asset(deps=["sources"], group_name="sources", kinds={"geoparquet"})
@@ -108,8 +111,9 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
                 detail = client.get_source(name)
                 row, detections = source_profile(detail, footprints)
                 if config.plots:
-                    png = plots.source_timeline(name, detections, detail.emission_auto)
-                    row["timeline_png"] = store.write_bytes(timeline_path(name), png)
+                    row["timeline_png"] = figures.render(timeline_path(name), plots.source_timeline, name,
+                                                         detections, detail.emission_auto,
+                                                         workers=config.figure_workers)
                 return row
             except SourceNotFound:
                 context.log.warning(f"source {name} no longer exists (re-clustered)")
@@ -121,7 +125,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
             return None
 
         with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-            rows = [r for r in pool.map(one, names) if r is not None]
+            rows = figures.write_figures([r for r in pool.map(one, names) if r is not None], store, context.log)
     table = conform(pd.DataFrame(rows), "source_stats")
     if len(table):
         table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)

@@ -1,0 +1,95 @@
+"""The run-wide pool: tasks of all days share it, days are written when done, errors stop the run;
+figures are rendered in worker processes and written with the day."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pandas as pd
+import pytest
+
+from cm_assets.defs import figures, plots
+from cm_assets.defs.engine import DayPlan, run_days
+from cm_assets.defs.storage import Storage
+
+WAIT = 20.0
+
+
+def _plan(day: str, tasks) -> DayPlan:
+    return DayPlan(day, list(tasks), lambda rows: pd.DataFrame(rows))
+
+
+def test_tasks_of_all_days_share_one_pool():
+    """Two plumes a day, four workers: four tasks must be in flight at once (a per-day pool never
+    gets past two and the barrier breaks)."""
+    barrier = threading.Barrier(4, timeout=WAIT)
+
+    def task(day: str, n: int):
+        return lambda: [{"day": day, "n": n, "party": barrier.wait()}]
+
+    written: list[str] = []
+    tables = run_days([_plan(d, [task(d, 0), task(d, 1)]) for d in ("d1", "d2")], 4,
+                      lambda day, table: written.append(day))
+    assert sorted(written) == ["d1", "d2"]
+    assert [list(t["n"]) for t in tables] == [[0, 1], [0, 1]]
+
+
+def test_a_day_is_written_as_soon_as_its_tasks_are_done():
+    day1_written = threading.Event()
+
+    def slow_task():
+        assert day1_written.wait(WAIT), "day 1 was not written while day 2 was still running"
+        return [{"n": 1}]
+
+    run_days([_plan("d1", [lambda: [{"n": 0}]]), _plan("d2", [slow_task])], 2,
+             lambda day, table: day1_written.set() if day == "d1" else None)
+
+
+def test_an_error_stops_the_run_and_keeps_finished_days():
+    written: list[str] = []
+    gate = threading.Event()
+
+    def fail():
+        assert gate.wait(WAIT)
+        raise RuntimeError("run-wide")
+
+    def record(day, table):
+        written.append(day)
+        gate.set()
+
+    with pytest.raises(RuntimeError, match="run-wide"):
+        run_days([_plan("d1", [lambda: [{"n": 0}]]), _plan("d2", [fail, lambda: [{"n": 2}]])], 2, record)
+    assert written == ["d1"]
+
+
+def test_a_day_without_tasks_is_written_empty():
+    written = {}
+    run_days([_plan("d1", [])], 2, written.__setitem__)
+    assert list(written) == ["d1"] and written["d1"].empty
+
+
+def _detections() -> pd.DataFrame:
+    return pd.DataFrame({"scene_timestamp": ["2026-01-01T10:00:00Z", "2026-02-01T10:00:00Z"],
+                         "emission_auto": [100.0, 250.0], "instrument": ["tan", "av3"]})
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_figures_are_rendered_and_written(tmp_path, workers):
+    store = Storage(str(tmp_path))
+    rows = [{"plume_id": "p", "png": figures.render("plots/p.png", plots.source_timeline, "s", _detections(),
+                                                     180.0, workers=workers)}]
+    (row,) = figures.write_figures(rows, store)
+    data = (tmp_path / "plots" / "p.png").read_bytes()
+    assert row["png"] == store.uri("plots/p.png") and data.startswith(b"\x89PNG") and len(data) > 10_000
+
+
+def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):
+    store = Storage(str(tmp_path))
+    rows = [{"plume_id": "p", "value": 3,
+             "png": figures.render("plots/p.png", plots.source_timeline, "s", None, 1.0, workers=1)}]
+    with caplog.at_level(logging.WARNING):
+        (row,) = figures.write_figures(rows, store, logging.getLogger("t"))
+    assert row["png"] is None and row["value"] == 3
+    assert not (tmp_path / "plots" / "p.png").exists()
+    assert "figure plots/p.png failed" in caplog.text
