@@ -36,24 +36,23 @@ def _option_args(options: dict[str, Any]) -> list[str]:
     return args
 
 
-def start_replica(data_dir: Path, **options: Any) -> ReplicaProcess:
-    """A started tiny replica; ``options`` become ``replica serve`` flags."""
+def replica_process(data_dir: Path, **options: Any) -> ReplicaProcess:
+    """A tiny replica, not started yet (``with replica_process(...) as p`` starts and stops it for
+    sure); ``options`` become ``replica serve`` flags."""
     options.setdefault("clock_start", REPLICA_CLOCK_START)
     seed = int(options.pop("seed", REPLICA_SEED))
     scale = str(options.pop("scale", "tiny"))
     end = str(options.pop("end", REPLICA_END))
     return ReplicaProcess(data_dir, seed=seed, scale=scale, end=end,
-                          extra_args=_option_args(options)).start()
+                          extra_args=_option_args(options))
+
 
 
 @pytest.fixture(scope="session")
 def replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaProcess]:
     """The shared replica; tests must not move its clock or re-version its plumes."""
-    process = start_replica(tmp_path_factory.mktemp("replica"))
-    try:
+    with replica_process(tmp_path_factory.mktemp("replica")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
@@ -63,7 +62,7 @@ def replica_factory(tmp_path_factory: pytest.TempPathFactory
     started: list[ReplicaProcess] = []
 
     def factory(**options: Any) -> ReplicaProcess:
-        process = start_replica(tmp_path_factory.mktemp("replica-custom"), **options)
+        process = replica_process(tmp_path_factory.mktemp("replica-custom"), **options).start()
         started.append(process)
         return process
 

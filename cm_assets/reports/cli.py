@@ -68,34 +68,38 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_plume(args: argparse.Namespace) -> int:
-    from cm_assets.carbonmapper.errors import CarbonMapperError, PlumeNotFound
+    from cm_assets.carbonmapper.errors import PlumeNotFound
     from cm_assets.reports.plume import plume_report
 
-    try:
+    def make():
         out = args.out or reports_root() / "plumes" / args.plume_id
         with api_client(args) as client:
-            report = plume_report(client, args.plume_id, out, warehouse=Path(default_warehouse()),
-                                  pad_px=args.pad_px, context_scale=args.context_scale)
-    except PlumeNotFound:
-        print(f"error: no plume {args.plume_id!r}", file=sys.stderr)
-        return 1
-    except (CarbonMapperError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(report.summary())
-    return 0
+            return plume_report(client, args.plume_id, out, warehouse=Path(default_warehouse()),
+                                pad_px=args.pad_px, context_scale=args.context_scale)
+
+    return _print_report(make, PlumeNotFound, f"no plume {args.plume_id!r}")
 
 
 def run_source(args: argparse.Namespace) -> int:
-    from cm_assets.carbonmapper.errors import CarbonMapperError, SourceNotFound
+    from cm_assets.carbonmapper.errors import SourceNotFound
     from cm_assets.reports.source import source_report
 
-    try:
+    def make():
         out = args.out or reports_root() / "sources" / args.source_name
         with api_client(args) as client:
-            report, _row = source_report(client, args.source_name, out)
-    except SourceNotFound:
-        print(f"error: no source {args.source_name!r}", file=sys.stderr)
+            return source_report(client, args.source_name, out)[0]
+
+    return _print_report(make, SourceNotFound, f"no source {args.source_name!r}")
+
+
+def _print_report(make, missing: type[Exception], missing_message: str) -> int:
+    """Build a report and print where its files are; a clear one-line error (exit 1) otherwise."""
+    from cm_assets.carbonmapper.errors import CarbonMapperError
+
+    try:
+        report = make()
+    except missing:
+        print(f"error: {missing_message}", file=sys.stderr)
         return 1
     except (CarbonMapperError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

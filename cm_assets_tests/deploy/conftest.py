@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets_tests.conftest import start_replica
+from cm_assets_tests.conftest import replica_process
 from cm_assets_tests.deploy.services import PostgresServer, postgres_bindir, require_binary
 from cm_assets_tests.deploy.stack import DagsterDeployment
 
@@ -39,12 +39,9 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="module")
 def limited_replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaProcess]:
-    process = start_replica(tmp_path_factory.mktemp("replica-limited"), rate_limit=RATE_LIMIT,
-                            rate_window=RATE_WINDOW)
-    try:
+    with replica_process(tmp_path_factory.mktemp("replica-limited"), rate_limit=RATE_LIMIT,
+                            rate_window=RATE_WINDOW) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

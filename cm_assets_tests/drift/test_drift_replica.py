@@ -11,21 +11,16 @@ from dagster import AssetCheckSeverity, DagsterInstance, materialize
 from cm_assets.carbonmapper import CarbonMapperClient, Gas, l2b_candidates
 from cm_assets.defs.catalog.assets import plume_catalog
 from cm_assets.defs.resources import StorageResource
-from cm_assets_tests.conftest import replica_resource
+from cm_assets_tests.conftest import replica_process, replica_resource
 
 NEWEST_ERA = ("2026-06-01T00:00:00Z", "2026-10-01T00:00:00Z")  # v3e upstream, v3f on the drifted replica
 
 
 @pytest.fixture(scope="module")
 def drifted(tmp_path_factory):
-    from cm_assets_tests.conftest import start_replica
-
-    process = start_replica(tmp_path_factory.mktemp("drifted"), drift_version="v3f", drift_cmf_type="mfma",
-                            drift_extra_field="plume_score", drift_drop_field="off_nadir")
-    try:
+    with replica_process(tmp_path_factory.mktemp("drifted"), drift_version="v3f", drift_cmf_type="mfma",
+                         drift_extra_field="plume_score", drift_drop_field="off_nadir") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

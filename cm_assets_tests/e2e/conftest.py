@@ -22,7 +22,7 @@ from cm_assets.defs.freshness.events import observation_day
 from cm_assets.defs.freshness.runs import IN_PROCESS
 from cm_assets.replica.clock import parse_instant
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets_tests.conftest import REPLICA_CLOCK_START, start_replica
+from cm_assets_tests.conftest import REPLICA_CLOCK_START, replica_process
 from cm_assets_tests.e2e.flows import RUN_TIMEOUT
 from cm_assets_tests.e2e.stack import REPOSITORY, DagsterDev, wait_for
 
@@ -47,11 +47,8 @@ def dagster_env(replica: ReplicaProcess) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def e2e_replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaProcess]:
     """A tiny replica whose clock the e2e tests move (not the shared session replica)."""
-    process = start_replica(tmp_path_factory.mktemp("e2e-replica"))
-    try:
+    with replica_process(tmp_path_factory.mktemp("e2e-replica")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import threading
 import pandas as pd
 import pytest
 
-from cm_assets.defs import figures, plots
+from cm_assets.defs import figures
+from cm_assets.reports import plots
 from cm_assets.defs.engine import DayPlan, run_days
 from cm_assets.defs.storage import Storage
 

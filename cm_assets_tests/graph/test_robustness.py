@@ -22,7 +22,7 @@ from cm_assets.defs.resources import StorageResource
 from cm_assets.defs.scenes.assets import crops_path
 from cm_assets.defs.storage import Storage
 from cm_assets.demo import range_tags
-from cm_assets_tests.conftest import replica_resource, start_replica
+from cm_assets_tests.conftest import replica_process, replica_resource
 from cm_assets_tests.graph.robustness import busiest_days, by_id, clear_corruptions, corrupt, raw_items
 
 LONG_ID_TAIL = "x" * 300
@@ -78,22 +78,16 @@ def record_corruptions(ids: list[str], days: list[str]) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def corruptible(tmp_path_factory):
     """A replica of this module only: its corruptions never reach other tests."""
-    process = start_replica(tmp_path_factory.mktemp("replica-corruptible"))
-    try:
+    with replica_process(tmp_path_factory.mktemp("replica-corruptible")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
     """The same world on other ports, never corrupted: GDAL caches remote reads per URL inside the
     process, so a clean run against the corrupted replica's URLs would hide the damage."""
-    process = start_replica(tmp_path_factory.mktemp("replica-pristine"))
-    try:
+    with replica_process(tmp_path_factory.mktemp("replica-pristine")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

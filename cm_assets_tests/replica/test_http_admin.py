@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from cm_assets.replica.faults import FaultInjector
-from cm_assets_tests.conftest import start_replica
+from cm_assets_tests.conftest import replica_process
 from cm_assets_tests.replica._http import TIMEOUT, admin, bearer, login
 
 
@@ -25,11 +25,8 @@ def _plumes(replica, **params):
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory):
     """A second replica with the session replica's seed; these tests mutate it."""
-    process = start_replica(tmp_path_factory.mktemp("twin"))
-    try:
+    with replica_process(tmp_path_factory.mktemp("twin")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _stable(record):
