@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from cm_assets.carbonmapper.enums import CollectionId
 
@@ -111,3 +111,11 @@ class AssetUrls:
         if parsed.base.endswith(PROXY_PATH) or parsed.is_signed:
             return self.proxy(ref)
         return f"{parsed.base}/{ref.path}"
+
+
+def strip_signature(url: object) -> str | None:
+    """A signed CDN URL without its query string (signatures expire and are credentials)."""
+    if not url:
+        return None
+    parts = urlsplit(str(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 import pandas as pd
@@ -15,18 +14,9 @@ from shapely.geometry import Point
 
 from cm_assets.carbonmapper.enums import Instrument
 from cm_assets.carbonmapper.errors import RecordError
+from cm_assets.carbonmapper.urls import strip_signature
+from cm_assets.carbonmapper.vocabulary import URL_FIELDS
 from cm_assets.warehouse.schema import PLUME_RECORD_FIELDS, conform
-
-URL_FIELDS = ("plume_tif", "con_tif", "plume_png", "rgb_png", "plume_rgb_png")
-
-
-def strip_signature(url: object) -> str | None:
-    """A signed CDN URL without its query string (signatures expire and are credentials)."""
-    if not url:
-        return None
-    parts = urlsplit(str(url))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
 
 def instrument_name(code: object) -> str | None:
     try:
