@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test demo dev system-packages bench clean
+.PHONY: setup test test-shifted demo dev system-packages bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -31,6 +31,12 @@ system-packages:
 
 test: $(STAMP) system-packages
 	$(BIN)/pytest -m "not celery and not parallel_backfill"
+
+# The end-to-end and browser tests as if the date were SHIFT_DAYS later: every Python process of the
+# run (pytest, replica, dagster dev and its children) sees the shifted wall clock.
+SHIFT_DAYS ?= 60
+test-shifted: $(STAMP) system-packages
+	PYTHONPATH=cm_assets_tests/clockshift CM_ASSETS_TEST_CLOCK_SHIFT_DAYS=$(SHIFT_DAYS) $(BIN)/pytest cm_assets_tests/e2e
 
 demo: $(STAMP)
 	$(BIN)/cm-assets demo
