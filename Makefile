@@ -30,7 +30,7 @@ system-packages:
 	  else echo "missing Debian packages (the tests that need them skip): $$missing"; fi; fi
 
 test: $(STAMP) system-packages
-	$(BIN)/pytest -m "not celery and not parallel_backfill"
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not celery and not parallel_backfill"
 
 # The end-to-end and browser tests as if the date were SHIFT_DAYS later: every Python process of the
 # run (pytest, replica, dagster dev and its children) sees the shifted wall clock.

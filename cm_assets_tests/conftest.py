@@ -12,6 +12,24 @@ import pytest
 from cm_assets.defs.resources import CarbonMapperResource
 from cm_assets.replica.process import ReplicaProcess
 
+# Directories whose tests share session-scoped servers (``dagster dev``, PostgreSQL): under
+# ``pytest -n N --dist loadgroup`` each runs as one unit on one worker, started first because they are
+# the longest; every other test module is a unit of its own.
+SHARED_SERVER_DIRS = ("e2e", "deploy")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group tests for parallel workers (see ``SHARED_SERVER_DIRS``)."""
+    def group(item: pytest.Item) -> str:
+        parts = Path(item.path).relative_to(Path(__file__).parent).parts
+        return parts[0] if parts[0] in SHARED_SERVER_DIRS else "/".join(parts)
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
+    items.sort(key=lambda item: group(item) not in SHARED_SERVER_DIRS)
+
+
 REPLICA_END = "2026-11-24"
 REPLICA_CLOCK_START = "2026-11-25T00:00:00Z"
 REPLICA_SEED = 7
