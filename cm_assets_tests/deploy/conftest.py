@@ -19,6 +19,9 @@ from cm_assets_tests.deploy.stack import DagsterDeployment
 # from one sliding window of RATE_LIMIT requests per RATE_WINDOW seconds.
 RATE_LIMIT = 8
 RATE_WINDOW = 1
+# Far-away latency (as the real API's): each request takes at least this long, so a backfill's runs
+# last longer than the queue's launch stagger and overlap on a fast machine as on a slow one.
+LATENCY_MS = 200
 
 
 def api_token(replica: ReplicaProcess) -> str:
@@ -40,7 +43,7 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="module")
 def limited_replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaProcess]:
     with replica_process(tmp_path_factory.mktemp("replica-limited"), rate_limit=RATE_LIMIT,
-                            rate_window=RATE_WINDOW) as process:
+                         rate_window=RATE_WINDOW, slow_rate=1, slow_ms=LATENCY_MS) as process:
         yield process
 
 
