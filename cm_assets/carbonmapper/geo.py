@@ -87,6 +87,14 @@ class GeoArray:
     def resolution(self) -> tuple[float, float]:
         return (abs(self.transform.a), abs(self.transform.e))
 
+    def valid_values(self, band: int = 0) -> np.ndarray:
+        """Band values as float64 with nodata (and non-finite) set to NaN."""
+        values = self.values[band].astype("float64")
+        if self.nodata is not None and not np.isnan(self.nodata):
+            values[values == self.nodata] = np.nan
+        values[~np.isfinite(values)] = np.nan
+        return values
+
     def to_cog(self, path: str | os.PathLike[str], compress: str = "DEFLATE") -> Path:
         """Write a Cloud-Optimized GeoTIFF atomically (temporary file + rename)."""
         target = Path(path)

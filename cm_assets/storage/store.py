@@ -1,4 +1,4 @@
-"""Data-root storage (local path or fsspec URL) with atomic writes."""
+"""Data-root storage (local path or fsspec URL) with atomic writes (paths: ``layout``)."""
 
 from __future__ import annotations
 
