@@ -57,7 +57,8 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     store = storage.storage()
     frames, quarantined, conflicting = [], 0, 0
     drift = DriftObserver()
-    store.remove_stale_temporaries([layout.DAY_TABLE_DIRS["plumes"], layout.DAY_TABLE_DIRS["quarantine"]])  # of killed writes, any day: one listing
+    # of killed writes, any day: one listing
+    store.remove_stale_temporaries([layout.DAY_TABLE_DIRS[table] for table in ("plumes", "quarantine")])
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
