@@ -46,9 +46,9 @@ def _dir_and_name(rel: str) -> tuple[list[str], list[str]]:
 def build_days(days: Sequence[str], carbonmapper: CarbonMapperResource, store: Storage,
                path: Callable[[str], str], table: str,
                plan: Callable[[CarbonMapperClient, list[PlumeRecord], str], DayPlan],
-               workers: int) -> pd.DataFrame:
+               workers: int) -> dict[str, pd.DataFrame]:
     """Build and write ``table`` for each day of the run with one client (closed afterwards) and
-    one pool of ``workers`` in-flight tasks shared by all days; returns all days' rows. Each day's
+    one pool of ``workers`` in-flight tasks shared by all days; returns each day's rows. Each day's
     file is replaced atomically as soon as its tasks are done, so a rerun leaves no duplicates and a
     killed run keeps its finished days."""
     with carbonmapper.get_client() as client:
@@ -57,4 +57,9 @@ def build_days(days: Sequence[str], carbonmapper: CarbonMapperResource, store: S
             store.remove_stale_temporaries(*_dir_and_name(path(day)))
         frames = run_days((plan(client, records[day], day) for day in days), workers,
                           lambda day, frame: store.write_parquet(frame, path(day)))
-    return pd.concat(frames, ignore_index=True) if frames else conform(pd.DataFrame(), table)
+    return dict(zip(days, frames))
+
+
+def all_days(tables: dict[str, pd.DataFrame], table: str) -> pd.DataFrame:
+    """The rows of every day of the run (an empty typed ``table`` when there are none)."""
+    return pd.concat(tables.values(), ignore_index=True) if tables else conform(pd.DataFrame(), table)

@@ -39,6 +39,18 @@ def catalog_checks(frame: pd.DataFrame, store: Storage, conflicting: int = 0) ->
     ]
 
 
+def catalog_metadata(rows: pd.DataFrame, bad: pd.DataFrame, store: Storage, day: str) -> dict:
+    """Metadata of one day's materialization: its rows, quarantined records and file."""
+    metadata = table_metadata(rows, "plumes", PREVIEW)
+    metadata.update({
+        "quarantined": len(bad),
+        "conflicting_duplicates": conflicting_duplicates(bad),
+        "path": MetadataValue.path(store.uri(layout.catalog_day(day))),
+        "by_instrument": MetadataValue.json(rows["instrument"].value_counts().to_dict() if len(rows) else {}),
+    })
+    return metadata
+
+
 @asset(
     partitions_def=observation_days,
     backfill_policy=BackfillPolicy.single_run(),
@@ -55,7 +67,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     of their plume_id go to quarantine/day=YYYY-MM-DD.parquet with the field and the reason (a day
     without such records has no quarantine file)."""
     store = storage.storage()
-    frames, quarantined, conflicting = [], 0, 0
+    frames, conflicting = [], 0
     drift = DriftObserver()
     # of killed writes, any day: one listing
     store.remove_stale_temporaries([layout.DAY_TABLE_DIRS[table] for table in ("plumes", "quarantine")])
@@ -74,17 +86,9 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
                     context.log.warning(f"{day}: {len(bad)} malformed record(s) quarantined")
                 else:
                     store.remove(layout.quarantine_day(day))
-                quarantined += len(bad)
                 conflicting += conflicting_duplicates(bad)
+                context.add_asset_metadata(catalog_metadata(rows, bad, store, day), partition_key=day)
             frames.append(catalog)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    metadata = table_metadata(frame, "plumes", PREVIEW)
-    metadata.update({
-        "days": len(context.partition_keys),
-        "quarantined": quarantined,
-        "conflicting_duplicates": conflicting,
-        "path": MetadataValue.path(store.uri(layout.catalog_day(context.partition_keys[-1]))),
-        "by_instrument": MetadataValue.json(frame["instrument"].value_counts().to_dict() if len(frame) else {}),
-    })
-    return MaterializeResult(metadata=metadata,
+    return MaterializeResult(metadata={"days": len(context.partition_keys)},
                              check_results=catalog_checks(frame, store, conflicting) + drift.results())

@@ -21,7 +21,7 @@ from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS, alpha_outline
 from cm_assets.defs import checks, figures
-from cm_assets.defs.day_tables import build_days, read_previous, remove_plume_temporaries
+from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
 from cm_assets.defs.metadata import picture_metadata, table_metadata
 from cm_assets.defs.partitions import observation_days
@@ -140,6 +140,17 @@ def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
     return DayPlan(day, [lambda record=record: [one(record)] for record in records], assemble)
 
 
+def products_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
+    """Metadata of one day's materialization: its rows, file and most significant quick-look."""
+    metadata = table_metadata(table, "plume_products", PREVIEW)
+    metadata.update({"missing_assets": int(table["n_missing"].fillna(0).gt(0).sum()),
+                     "errors": int(table["error"].notna().sum()),
+                     "path": MetadataValue.path(store.uri(layout.products_day(day)))})
+    if store.is_local:
+        metadata.update(picture_metadata(table, "quicklook_png", "Quick-look"))
+    return metadata
+
+
 def products_checks(frame: pd.DataFrame) -> list:
     return [checks.check_geometries(frame, ("geometry", "ime_geometry"), "valid_outlines"),
             checks.check_nodata(frame, "concentrations_nodata_fraction", "raster_nodata_fraction"),
@@ -162,13 +173,10 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
     store = storage.storage()
-    frame = build_days(context.partition_keys, carbonmapper, store, layout.products_day, "plume_products",
-                       lambda client, records, day: plan_products(client, records, store, day, config,
-                                                                  context.log), config.workers)
-    metadata = table_metadata(frame, "plume_products", PREVIEW)
-    metadata.update({"missing_assets": int(frame["n_missing"].fillna(0).gt(0).sum()),
-                     "errors": int(frame["error"].notna().sum()),
-                     "path": MetadataValue.path(store.uri(layout.products_day(context.partition_keys[-1])))})
-    if store.is_local:
-        metadata.update(picture_metadata(frame, "quicklook_png", "Quick-look"))
-    return MaterializeResult(metadata=metadata, check_results=products_checks(frame))
+    tables = build_days(context.partition_keys, carbonmapper, store, layout.products_day, "plume_products",
+                        lambda client, records, day: plan_products(client, records, store, day, config,
+                                                                   context.log), config.workers)
+    for day, table in tables.items():
+        context.add_asset_metadata(products_metadata(table, store, day), partition_key=day)
+    return MaterializeResult(metadata={"days": len(tables)},
+                             check_results=products_checks(all_days(tables, "plume_products")))

@@ -22,7 +22,7 @@ from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
 from cm_assets.defs import checks, figures
-from cm_assets.defs.day_tables import build_days, read_previous, remove_plume_temporaries
+from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
 from cm_assets.defs.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import picture_metadata, table_metadata
@@ -170,6 +170,19 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
     return DayPlan(day, [lambda members=members: group(members) for members in groups.values()], assemble)
 
 
+def crops_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
+    """Metadata of one day's materialization: its rows by status, file and strongest comparison."""
+    status = table["status"].value_counts().to_dict()
+    metadata = table_metadata(table, "scene_crops", PREVIEW)
+    metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),
+                     "deferred": int(status.get("deferred", 0)),
+                     "path": MetadataValue.path(store.uri(layout.crops_day(day)))})
+    if store.is_local:
+        by_signal = table.assign(emission_auto=table["snr_max"])  # rank pictures by signal/uncertainty
+        metadata.update(picture_metadata(by_signal, "comparison_png", "L3A vs L2B"))
+    return metadata
+
+
 @asset(
     partitions_def=observation_days,
     backfill_policy=BackfillPolicy.single_run(),
@@ -187,17 +200,12 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     'deferred' and retried by the next run of the day (after the give-up age: 'gave_up').
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
-    frame = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
-                       lambda client, records, day: plan_crops(client, records, store, day, config,
-                                                               context.log), config.workers)
-    status = frame["status"].value_counts().to_dict()
-    metadata = table_metadata(frame, "scene_crops", PREVIEW)
-    metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),
-                     "deferred": int(status.get("deferred", 0)),
-                     "path": MetadataValue.path(store.uri(layout.crops_day(context.partition_keys[-1])))})
-    if store.is_local:
-        by_signal = frame.assign(emission_auto=frame["snr_max"])  # rank pictures by signal/uncertainty
-        metadata.update(picture_metadata(by_signal, "comparison_png", "L3A vs L2B"))
-    return MaterializeResult(metadata=metadata, check_results=[
+    tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
+                        lambda client, records, day: plan_crops(client, records, store, day, config,
+                                                                context.log), config.workers)
+    for day, table in tables.items():
+        context.add_asset_metadata(crops_metadata(table, store, day), partition_key=day)
+    frame = all_days(tables, "scene_crops")
+    return MaterializeResult(metadata={"days": len(tables)}, check_results=[
         checks.check_nodata(frame, "cmf_nodata_fraction", "crop_nodata_fraction"),
         checks.check_artifact_overlap(frame)])
