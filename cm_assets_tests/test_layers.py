@@ -5,7 +5,8 @@ Layers, bottom to top; a layer imports only the layers listed as allowed for it:
 
 * neutral: ``cm_assets`` (the package), ``cm_assets.processes``
 * physics: ``cm_assets.ime`` (the pipeline's IME quantification)
-* replica: ``cm_assets.replica`` — itself, physics and neutral: it knows the API, not our client
+* replica: ``cm_assets.replica`` — itself and neutral: it knows the API, not our client nor the
+  pipeline's physics (it keeps its own frozen copy, ``cm_assets.replica.physics``)
 * client: ``cm_assets.carbonmapper`` — itself and neutral
 * library: ``cm_assets.storage``, ``cm_assets.warehouse``, ``cm_assets.reports``, ``cm_assets.exports``
   — client, physics, neutral; their command-line modules (``*.cli``) may also start a replica
@@ -39,7 +40,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
 ALLOWED: dict[str, set[str]] = {
     "neutral": {"neutral"},
     "physics": {"physics", "neutral"},
-    "replica": {"replica", "physics", "neutral"},
+    "replica": {"replica", "neutral"},
     "client": {"client", "neutral"},
     "library": {"library", "client", "physics", "neutral"},
     "defs": {"defs", "library", "client", "physics", "neutral"},
@@ -146,6 +147,7 @@ DOMAINS = {"catalog", "products", "scenes", "freshness"}
 
 @pytest.mark.parametrize(("module", "source", "broken"), [
     ("cm_assets.replica.world", "from cm_assets.carbonmapper import models", "replica layer"),
+    ("cm_assets.replica.synthesis", "from cm_assets.ime import effective_wind", "replica layer"),
     ("cm_assets.replica.synthesis", "def f():\n    from cm_assets.defs import storage\n", "replica layer"),
     ("cm_assets.carbonmapper.client", "import dagster", "Dagster"),
     ("cm_assets.carbonmapper.client", "from ..defs.storage import Storage", "client layer"),
