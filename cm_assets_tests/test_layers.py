@@ -22,6 +22,8 @@ domain.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,10 @@ def test_checker_finds_a_violation(module, source, broken):
 ])
 def test_checker_accepts_what_the_layers_allow(module, source):
     assert violations(source, module, DOMAINS) == []
+
+
+def test_the_command_line_starts_without_dagster():
+    """``cm-assets sql``/``export``/``plume`` load no Dagster: only ``demo`` imports it, when it runs."""
+    code = "import sys, cm_assets.cli; print('dagster' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
