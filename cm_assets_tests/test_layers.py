@@ -52,18 +52,18 @@ DAGSTER_LAYERS = {"defs", "apps"}
 LIBRARY_CLI_EXTRA = ("cm_assets.replica.process",)
 
 
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
 def layer(module: str) -> str | None:
     """The layer of a cm_assets module (longest matching prefix), None outside cm_assets."""
     best: tuple[int, str | None] = (0, None)
     for name, prefixes in LAYERS.items():
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best[0]:
+            if _within(module, prefix) and len(prefix) > best[0]:
                 best = (len(prefix), name)
     return best[1]
-
-
-def _within(module: str, prefix: str) -> bool:
-    return module == prefix or module.startswith(prefix + ".")
 
 
 def imported_modules(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:
