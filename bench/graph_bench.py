@@ -35,8 +35,8 @@ from dagster import AssetKey, DagsterInstance
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.partitions import OBSERVATION_START
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.defs.catalog.assets import catalog_path
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.layout import catalog_day
+from cm_assets.storage.store import Storage
 from cm_assets.demo import range_tags, replica_today
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets.warehouse.refresh import refresh_warehouse
@@ -147,7 +147,7 @@ def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
                                             "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
 
     def one() -> None:
-        store.write_parquet(conform(store.read_parquet(catalog_path(day)), "plumes"), catalog_path(day))
+        store.write_parquet(conform(store.read_parquet(catalog_day(day)), "plumes"), catalog_day(day))
         started = time.perf_counter()
         done = refresh_warehouse(database, store)
         times.append(time.perf_counter() - started)

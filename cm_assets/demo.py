@@ -11,7 +11,8 @@ from pathlib import Path
 import requests
 from dagster import DagsterInstance
 
-from cm_assets.defs.freshness.schedules import RANGE_END_TAG, RANGE_START_TAG
+from cm_assets.defs.partitions import range_tags
+from cm_assets.storage import layout
 from cm_assets.warehouse.sql import format_table, run_query
 
 SUMMARY_QUERIES = {
@@ -61,11 +62,6 @@ def materialize_days(first: str, last: str, instance: DagsterInstance | None = N
     job = build_definitions().resolve_job_def("refresh_all")
     return job.execute_in_process(run_config=QUIET_CONSOLE, tags=range_tags(first, last),
                                   instance=instance or DagsterInstance.ephemeral())
-
-
-def range_tags(first: str, last: str) -> dict[str, str]:
-    """Run tags of a single-run backfill over the partitions ``first``..``last``."""
-    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
 def print_summary(database: str) -> None:
@@ -119,7 +115,7 @@ def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int 
             instance = DagsterInstance.from_config(str(dagster_home(Path.cwd())))
             result = materialize_days(first, last, instance)
             print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
-            print_summary(os.environ.get("CM_ASSETS_WAREHOUSE", str(root / "cm.duckdb")))
+            print_summary(os.environ.get("CM_ASSETS_WAREHOUSE", str(root / layout.WAREHOUSE)))
         return 0 if result.success else 1
     finally:
         replica.stop()

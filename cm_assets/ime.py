@@ -1,9 +1,9 @@
-"""Integrated-mass-enhancement (IME) quantification, shared by the replica and the pipeline.
+"""Integrated-mass-enhancement (IME) quantification of the pipeline.
 
-The replica computes every plume's ``emission_auto`` from its own ``ime-cmf-concentrations.tif``
-with these functions, and the pipeline recomputes it from the downloaded rasters with the same
-functions, so the two agree to float precision except for records the replica deliberately
-perturbs (see ``cm_assets.replica``).
+The pipeline recomputes every plume's emission from the downloaded rasters with these functions.
+The replica solves its plumes with its own frozen copy (``cm_assets.replica.physics``), so the
+two agree to float precision when both are right, except for records the replica deliberately
+perturbs (see ``cm_assets.replica``), and the ``ime_agreement`` check catches a bug here.
 
 Constants (Carbon Mapper's exact ones are not public; these are documented choices):
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from cm_assets.carbonmapper.atomic import write_atomic
 from cm_assets.carbonmapper.errors import ProductNotAvailable
 from cm_assets.carbonmapper.geo import http_env, vsicurl
 from cm_assets.carbonmapper.transport import Transport
@@ -48,18 +48,7 @@ class AssetIO:
 
     def save(self, key: str, url: str | None, path: str | os.PathLike[str]) -> Path:
         """Download to ``path`` atomically (temporary file in the same directory + rename)."""
-        data = self.fetch(key, url)
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return write_atomic(path, self.fetch(key, url))
 
     def exists(self, url: str) -> bool:
         """Range probe ``bytes=0-1``: True on 200/206, False on 404/403; other errors raise."""

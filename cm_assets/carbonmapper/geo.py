@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from rasterio.transform import array_bounds
 from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform as shapely_transform
+
+from cm_assets.carbonmapper.atomic import atomic_path
 
 #: GDAL settings for every remote read: no directory listing or sidecar probes,
 #: retries on transient statuses, block cache, and only .tif files treated as remote rasters.
@@ -87,25 +88,24 @@ class GeoArray:
     def resolution(self) -> tuple[float, float]:
         return (abs(self.transform.a), abs(self.transform.e))
 
+    def valid_values(self, band: int = 0) -> np.ndarray:
+        """Band values as float64 with nodata (and non-finite) set to NaN."""
+        values = self.values[band].astype("float64")
+        if self.nodata is not None and not np.isnan(self.nodata):
+            values[values == self.nodata] = np.nan
+        values[~np.isfinite(values)] = np.nan
+        return values
+
     def to_cog(self, path: str | os.PathLike[str], compress: str = "DEFLATE") -> Path:
         """Write a Cloud-Optimized GeoTIFF atomically (temporary file + rename)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            profile = {
-                "driver": "COG", "width": self.values.shape[2], "height": self.values.shape[1],
-                "count": self.values.shape[0], "dtype": self.values.dtype.name, "crs": self.crs,
-                "transform": self.transform, "nodata": self.nodata, "compress": compress,
-            }
-            with rasterio.open(tmp, "w", **profile) as dst:
-                dst.write(self.values)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        profile = {
+            "driver": "COG", "width": self.values.shape[2], "height": self.values.shape[1],
+            "count": self.values.shape[0], "dtype": self.values.dtype.name, "crs": self.crs,
+            "transform": self.transform, "nodata": self.nodata, "compress": compress,
+        }
+        with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(self.values)
+        return Path(path)
 
     @classmethod
     def read(cls, dataset: DatasetReader, window: Window | None = None,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 
 from cm_assets.carbonmapper.errors import describe
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 
 #: Worker processes rendering figures by default (0: on the calling thread).
 FIGURE_WORKERS = 0

@@ -6,9 +6,10 @@ import base64
 from typing import Any
 
 import pandas as pd
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableSchema
 
-from cm_assets.warehouse.schema import table_schema
+from cm_assets.reports import plots
+from cm_assets.warehouse.schema import TABLES
 
 PREVIEW_ROWS = 10
 
@@ -37,6 +38,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 48 else text[:45] + "..."
 
 
+def table_schema(table: str) -> TableSchema:
+    """The Dagster TableSchema of warehouse ``table`` (for dagster/column_schema metadata)."""
+    return TableSchema(columns=[TableColumn(name, kind.lower()) for name, kind in TABLES[table].items()])
+
+
 def table_metadata(frame: pd.DataFrame, table: str, preview_columns: list[str]) -> dict[str, Any]:
     """Row count, column schema and a markdown preview for a table materialization."""
     return {
@@ -50,3 +56,17 @@ def embedded_png(png: bytes, caption: str) -> MetadataValue:
     """A markdown value that renders ``png`` inline in the materialization view."""
     encoded = base64.b64encode(png).decode("ascii")
     return MetadataValue.md(f"**{caption}**\n\n![{caption}](data:image/png;base64,{encoded})")
+
+
+def picture_metadata(frame: pd.DataFrame, png_column: str, caption: str) -> dict:
+    """Link to the most significant picture and embed a small copy of it."""
+    if frame.empty or png_column not in frame or frame[png_column].isna().all():
+        return {}
+    ranked = frame.dropna(subset=[png_column])
+    if "emission_auto" in ranked and ranked["emission_auto"].notna().any():
+        ranked = ranked.sort_values("emission_auto", ascending=False, na_position="last")
+    top = ranked.iloc[0]
+    with open(top[png_column], "rb") as fh:
+        png = fh.read()
+    return {f"{png_column}_top": MetadataValue.path(top[png_column]),
+            f"{png_column}_preview": embedded_png(plots.thumbnail(png), f"{caption}: {top['plume_id']}")}

@@ -7,6 +7,9 @@ from datetime import date, datetime, timedelta, timezone
 from dagster import DailyPartitionsDefinition
 
 OBSERVATION_START = "2016-08-01"
+# Dagster's run tags of a single-run backfill over a partition range
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 observation_days = DailyPartitionsDefinition(start_date=OBSERVATION_START, timezone="UTC", end_offset=1)
 """One partition per UTC observation day; the current (incomplete) day is included."""
@@ -17,3 +20,8 @@ def day_window(day: str) -> tuple[datetime, datetime]:
     start = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=timezone.utc)
     return start, start + timedelta(days=1)
 
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags of one run over the partitions ``first``..``last``."""
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}

@@ -11,7 +11,8 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
 from cm_assets.carbonmapper.ratelimit import RatePolicy
-from cm_assets.defs.storage import Storage
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
 
 DEFAULT_API_URL = "http://127.0.0.1:8700/api/v1"
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -106,4 +107,4 @@ class StorageResource(ConfigurableResource):
         store = self.storage()
         if not store.is_local:
             raise ValueError("set CM_ASSETS_WAREHOUSE to a local file when the data root is remote")
-        return store.uri("cm.duckdb")
+        return store.uri(layout.WAREHOUSE)

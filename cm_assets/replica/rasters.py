@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -62,6 +61,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.features import shapes
 
 from cm_assets.replica import synthesis, versions
+from cm_assets.replica.atomic import write_atomically
 from cm_assets.replica.assets_catalog import (
     IME, L2B, RGB, VIS, AssetSpec, Condition, asset_spec, concentrations_nodata, media_type,
 )
@@ -146,7 +146,7 @@ class RasterStore:
         if not path.exists():
             with self._file_locks[hash(path) % _LOCK_STRIPES]:
                 if not path.exists():
-                    _write_atomically(path, lambda tmp: self._build(item, spec, tmp))
+                    write_atomically(path, lambda tmp: self._build(item, spec, tmp))
         return path
 
     def scene_field(self, scene: int, gas: str) -> SceneField:
@@ -418,13 +418,3 @@ def _write_outline(path: Path, mask: np.ndarray, grid: Grid, r0: int, c0: int, p
                "geometry": shapely.geometry.mapping(lonlat)}
     path.write_text(json.dumps(feature, separators=(",", ":")), encoding="utf-8")
 
-
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write`` on a temporary sibling, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -15,7 +15,8 @@ Scene field (one per scene and gas, in ppm·m on the scene's UTM grid)::
   centre line, a downwind taper and log-normal turbulence texture; the vertical column of a
   Gaussian plume is ``Q / (U_eff * sqrt(2 pi) * sigma_y)`` across-wind Gaussian, divided by
   ``ppmm_to_kg_m2``.
-* ``s_i`` (kg/h): solved so the IME quantification of ``cm_assets.ime`` over the plume's IME mask
+* ``s_i`` (kg/h): solved so the IME quantification over the plume's IME mask (the replica's frozen
+  copy ``cm_assets.replica.physics``, independent of the pipeline's ``cm_assets.ime``)
   returns ``q_true`` exactly (see below); ``s_i / q_true`` stays near 1 as the plume model uses
   the same effective wind as the quantification.
 
@@ -57,7 +58,7 @@ from rasterio.transform import Affine
 from pyproj import Transformer
 from rasterio.features import geometry_mask
 
-from cm_assets.ime import effective_wind, plume_length_m, ppmm_to_kg_m2
+from cm_assets.replica.physics import effective_wind, plume_length_m, ppmm_to_kg_m2
 
 VIS_SHAPE = (101, 100)  # L3A window (rows, cols), spec §8.4
 VIS_CENTER = (50, 50)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
+from cm_assets.replica.atomic import write_atomically
 from cm_assets.replica.world import World, WorldConfig, build_world
 
 WORLD_MODULES = ("world", "geography", "instruments", "versions", "catalog_ids", "clustering")
@@ -46,12 +45,10 @@ def load_or_build(config: WorldConfig, cache_dir: Path) -> World:
     cache_dir.mkdir(parents=True, exist_ok=True)
     for stale in cache_dir.glob("world-*.pickle"):
         stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".world-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(world, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, lambda tmp: _dump(world, tmp))
     return world
+
+
+def _dump(world: World, path: Path) -> None:
+    with path.open("wb") as handle:
+        pickle.dump(world, handle, protocol=pickle.HIGHEST_PROTOCOL)

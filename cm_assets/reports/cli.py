@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cm_assets.storage import layout
 from cm_assets.warehouse.cli import default_warehouse
 
 # Kept in step with cm_assets.reports.plume (imported only when a command runs: the rendering
@@ -17,12 +18,12 @@ DEFAULT_PAD_PX = 64
 DEFAULT_CONTEXT_SCALE = 4.0
 
 
-def reports_root() -> Path:
-    """``<data root>/reports`` (the data root must be a local path here)."""
+def local_root() -> Path:
+    """The data root, which must be a local path here."""
     root = os.environ.get("CM_ASSETS_DATA_ROOT", "data")
     if "://" in root:
         raise ValueError(f"the data root {root} is remote: give --out DIR")
-    return Path(root) / "reports"
+    return Path(root)
 
 
 @contextmanager
@@ -72,7 +73,7 @@ def run_plume(args: argparse.Namespace) -> int:
     from cm_assets.reports.plume import plume_report
 
     def make():
-        out = args.out or reports_root() / "plumes" / args.plume_id
+        out = args.out or local_root() / layout.report_dir("plumes", args.plume_id)
         with api_client(args) as client:
             return plume_report(client, args.plume_id, out, warehouse=Path(default_warehouse()),
                                 pad_px=args.pad_px, context_scale=args.context_scale)
@@ -85,7 +86,7 @@ def run_source(args: argparse.Namespace) -> int:
     from cm_assets.reports.source import source_report
 
     def make():
-        out = args.out or reports_root() / "sources" / args.source_name
+        out = args.out or local_root() / layout.report_dir("sources", args.source_name)
         with api_client(args) as client:
             return source_report(client, args.source_name, out)[0]
 

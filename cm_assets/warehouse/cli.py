@@ -1,4 +1,4 @@
-"""``cm-assets sql`` (read-only SQL on the warehouse) and ``cm-assets demo``."""
+"""``cm-assets sql``: read-only SQL on the warehouse."""
 
 from __future__ import annotations
 
@@ -7,33 +7,24 @@ import os
 import sys
 from pathlib import Path
 
+from cm_assets.storage import layout
 from cm_assets.warehouse.sql import format_table, run_query
 
 
 def default_warehouse() -> str:
     if os.environ.get("CM_ASSETS_WAREHOUSE"):
         return os.environ["CM_ASSETS_WAREHOUSE"]
-    return str(Path(os.environ.get("CM_ASSETS_DATA_ROOT", "data")) / "cm.duckdb")
+    return str(Path(os.environ.get("CM_ASSETS_DATA_ROOT", "data")) / layout.WAREHOUSE)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add the ``sql`` and ``demo`` sub-commands."""
+    """Add the ``sql`` sub-command."""
     sql = commands.add_parser("sql", help="run read-only SQL against the DuckDB warehouse")
     sql.add_argument("query", nargs="?", help="SQL text (or use --file)")
     sql.add_argument("--file", type=Path, help="file holding the SQL")
     sql.add_argument("--db", default=None, help="DuckDB file (default: $CM_ASSETS_WAREHOUSE or data/cm.duckdb)")
     sql.add_argument("--max-rows", type=int, default=200)
     sql.set_defaults(func=run_sql)
-
-    demo = commands.add_parser("demo", help="start the replica, materialize the graph, print a summary")
-    demo.add_argument("--days", type=int, default=30, help="last N observation days of the replica world")
-    demo.add_argument("--scale", default="demo", help="replica world size (tiny|demo|full|N)")
-    demo.add_argument("--data-root", default=os.environ.get("CM_ASSETS_DATA_ROOT", "data"))
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--until-days-ago", type=int, default=30,
-                      help="end the window this many days before the replica's today (0 = newest days, "
-                           "whose L2B scenes are mostly not published yet)")
-    demo.set_defaults(func=run_demo)
 
 
 def run_sql(args: argparse.Namespace) -> int:
@@ -57,9 +48,3 @@ def run_sql(args: argparse.Namespace) -> int:
     print(format_table(columns, rows, args.max_rows) if columns else "OK")
     return 0
 
-
-def run_demo(args: argparse.Namespace) -> int:
-    from cm_assets.demo import run
-
-    return run(days=args.days, scale=args.scale, data_root=args.data_root, seed=args.seed,
-               until_days_ago=args.until_days_ago)

@@ -17,25 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.layout import DAY_FILE, TABLE_FILES
+from cm_assets.storage.store import Storage
 from cm_assets.warehouse.schema import TABLES, geometry_columns
 
 META = "ingest"  # schema of the bookkeeping tables (manifest, layout)
-
-# table -> files under the data root
-TABLE_FILES: dict[str, str] = {
-    "plumes": "catalog/day=*.parquet",
-    "quarantine": "quarantine/day=*.parquet",
-    "plume_products": "products/day=*.parquet",
-    "scene_crops": "crops/day=*.parquet",
-    "sources": "sources/sources.parquet",
-    "plume_sources": "sources/plume_sources.parquet",
-    "source_stats": "sources/source_stats.parquet",
-    "plume_history": "history/plume_versions.parquet",
-}
 
 # per-day tables: the column holding the day of the file a row comes from
 PARTITION_COLUMN: dict[str, str] = {
@@ -49,8 +37,6 @@ RTREE_TABLES = ("plumes", "plume_products", "scene_crops", "sources", "source_st
 
 # files read by one scan: bounds the writer's memory when a rebuild reads thousands of days
 FILES_PER_SCAN = 500
-
-_DAY = re.compile(r"day=(\d{4}-\d{2}-\d{2})\.parquet$")
 
 
 @dataclass(frozen=True)
@@ -101,7 +87,7 @@ def create_indexes(con) -> None:
 
 
 def file_day(uri: str) -> str:
-    match = _DAY.search(uri)
+    match = DAY_FILE.search(uri)
     if match is None:
         raise ValueError(f"not a per-day file: {uri}")
     return match.group(1)

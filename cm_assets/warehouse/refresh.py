@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 from cm_assets.warehouse.db import connect
 from cm_assets.warehouse.ingest import (TableChange, create_indexes, create_layout, has_current_layout,
                                         sync_tables)

@@ -122,9 +122,3 @@ def conform(frame: pd.DataFrame, table: str) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(out, geometry=geoms[0], crs="EPSG:4326")
     return out
 
-
-def table_schema(table: str):
-    """The Dagster TableSchema of ``table`` (for dagster/column_schema metadata)."""
-    from dagster import TableColumn, TableSchema
-
-    return TableSchema(columns=[TableColumn(name, kind.lower()) for name, kind in TABLES[table].items()])

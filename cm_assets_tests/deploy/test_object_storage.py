@@ -13,8 +13,8 @@ import rasterio
 from dagster import AssetKey, DagsterInstance
 
 from cm_assets.definitions import build_definitions
-from cm_assets.defs.storage import Storage
-from cm_assets.demo import range_tags
+from cm_assets.storage.store import Storage
+from cm_assets.defs.partitions import range_tags
 from cm_assets_tests.deploy.services import MotoS3Server
 from cm_assets_tests.graph.conftest import pick_days
 

@@ -14,7 +14,7 @@ from dagster_graphql import DagsterGraphQLClient
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.freshness.runs import IN_PROCESS
 from cm_assets.defs.resources import StorageResource
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 from cm_assets.warehouse.sql import run_query
 from cm_assets_tests.conftest import replica_resource
 from cm_assets_tests.deploy.services import PG_DB, PG_PASSWORD, PG_USER

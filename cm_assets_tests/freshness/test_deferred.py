@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from cm_assets.defs.freshness.deferred import deferred_tick, rotate
-from cm_assets.defs.freshness.give_up import unpublished_scene_status
+from cm_assets.defs.give_up import unpublished_scene_status
 from cm_assets.defs.freshness.settings import FreshnessSettings
 from cm_assets.defs.scenes.assets import CropConfig, crop_row, resolve_scene
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 from cm_assets.replica.world import WorldConfig, build_world
 from cm_assets_tests.conftest import REPLICA_CLOCK_START, REPLICA_END, REPLICA_SEED
 from cm_assets_tests.freshness.conftest import client_for

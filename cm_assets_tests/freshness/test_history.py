@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from cm_assets.defs.freshness.history import HISTORY_COLUMNS, HISTORY_PATH, append_history, read_history
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

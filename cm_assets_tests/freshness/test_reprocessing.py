@@ -11,7 +11,7 @@ from cm_assets.defs.freshness.events import observation_day
 from cm_assets.defs.freshness.history import read_history
 from cm_assets.defs.freshness.reprocessing import reprocessed_plume_sensor
 from cm_assets.defs.resources import StorageResource
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 from cm_assets_tests.freshness.conftest import client_for, resource_for
 
 

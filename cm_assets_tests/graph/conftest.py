@@ -13,8 +13,8 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.defs.storage import Storage
-from cm_assets.demo import range_tags
+from cm_assets.storage.store import Storage
+from cm_assets.defs.partitions import range_tags
 from cm_assets_tests.conftest import REPLICA_END, replica_resource
 
 

@@ -52,7 +52,7 @@ def test_records_of_another_day_stay_out_of_the_partition():
 
 
 def test_backfill_fetches_consecutive_days_in_chunks():
-    from cm_assets.defs.catalog.assets import day_chunks
+    from cm_assets.defs.day_records import day_chunks
 
     days = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-05", "2026-01-06"]
     assert day_chunks(days) == [days[:3], days[3:]]

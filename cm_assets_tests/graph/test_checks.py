@@ -7,8 +7,9 @@ from dagster import AssetCheckSeverity
 from shapely.geometry import Polygon
 
 from cm_assets.defs import checks
-from cm_assets.defs.catalog.assets import catalog_checks, catalog_path
-from cm_assets.defs.storage import Storage
+from cm_assets.defs.catalog.assets import catalog_checks
+from cm_assets.storage.layout import catalog_day
+from cm_assets.storage.store import Storage
 from cm_assets_tests.graph.samples import catalog, payload
 
 
@@ -19,7 +20,7 @@ def _by_name(results):
 def test_catalog_checks_pass_on_good_partitions(tmp_path):
     store = Storage(str(tmp_path))
     frame, _ = catalog("2026-10-01", [payload("A"), payload("B")])
-    store.write_parquet(frame, catalog_path("2026-10-01"))
+    store.write_parquet(frame, catalog_day("2026-10-01"))
     results = _by_name(catalog_checks(frame, store))
     assert all(r.passed for r in results.values()), results
 
@@ -27,12 +28,12 @@ def test_catalog_checks_pass_on_good_partitions(tmp_path):
 def test_negative_emission_and_duplicate_ids_across_partitions_fail(tmp_path):
     store = Storage(str(tmp_path))
     first, _ = catalog("2026-10-01", [payload("A")])
-    store.write_parquet(first, catalog_path("2026-10-01"))
+    store.write_parquet(first, catalog_day("2026-10-01"))
     # the same plume_id written into another day's file, plus a negative emission
     second = first.copy()
     second["observation_day"] = "2026-10-02"
     second.loc[0, "emission_auto"] = -5.0
-    store.write_parquet(second, catalog_path("2026-10-02"))
+    store.write_parquet(second, catalog_day("2026-10-02"))
     results = _by_name(catalog_checks(second, store))
     assert not results["unique_plume_ids"].passed
     assert results["unique_plume_ids"].metadata["duplicates"].value == 1

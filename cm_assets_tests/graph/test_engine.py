@@ -12,7 +12,7 @@ import pytest
 from cm_assets.defs import figures
 from cm_assets.reports import plots
 from cm_assets.defs.engine import DayPlan, run_days
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 
 WAIT = 20.0
 

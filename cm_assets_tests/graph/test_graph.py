@@ -14,6 +14,7 @@ from dagster import AssetKey
 from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.defs.catalog.drift import DRIFT_CHECKS
 from cm_assets.defs.partitions import day_window
+from cm_assets.storage import layout
 from cm_assets.warehouse.sql import run_query
 
 ERROR_CHECKS = {"schema", "unique_plume_ids", "valid_geometries", "non_negative_emissions",
@@ -80,15 +81,46 @@ def test_scene_crops_are_windowed_cogs_or_deferred(built):
     assert ok["resolution_m"].gt(0).all() and ok["snr_max"].notna().all()
 
 
+def _metadata_by_day(result, asset: str) -> dict:
+    return {e.partition: e.materialization.metadata for e in result.get_asset_materialization_events()
+            if e.asset_key == AssetKey(asset)}
+
+
 def test_materializations_carry_schema_preview_and_pictures(built):
-    events = {e.asset_key.to_user_string(): e for e in built.result.get_asset_materialization_events()}
-    catalog = events["plume_catalog"].materialization.metadata
-    assert {"dagster/row_count", "dagster/column_schema", "preview"} <= set(catalog)
-    products = events["plume_products"].materialization.metadata
-    assert "data:image/png;base64," in products["quicklook_png_preview"].value
-    stats = events["source_stats"].materialization.metadata
+    for catalog in _metadata_by_day(built.result, "plume_catalog").values():
+        assert {"dagster/row_count", "dagster/column_schema", "preview"} <= set(catalog)
+    previews = [m["quicklook_png_preview"].value for m in _metadata_by_day(built.result, "plume_products").values()
+                if "quicklook_png_preview" in m]
+    assert previews and all("data:image/png;base64," in p for p in previews)
+    stats = _metadata_by_day(built.result, "source_stats")[None]
     if "timeline_preview" in stats:
         assert "data:image/png;base64," in stats["timeline_preview"].value
+
+
+@pytest.mark.parametrize(("asset", "table", "picture"), [
+    ("plume_catalog", "plumes", None),
+    ("plume_products", "plume_products", "quicklook_png"),
+    ("scene_crops", "scene_crops", "comparison_png"),
+])
+def test_each_day_of_a_run_has_its_own_count_path_and_picture(built, asset, table, picture):
+    per_day = _metadata_by_day(built.result, asset)
+    assert len(per_day) >= 2
+    total = 0
+    for day, metadata in per_day.items():
+        rows = built.store.read_parquet(layout.day_table(table, day))
+        assert metadata["dagster/row_count"].value == len(rows)
+        assert metadata["path"].value == built.store.uri(layout.day_table(table, day))
+        assert metadata["days"].value == len(per_day)  # the one run-wide entry
+        total += len(rows)
+        if picture is None:
+            continue
+        pictured = rows.dropna(subset=[picture])
+        if len(pictured):
+            assert metadata[f"{picture}_top"].value in set(pictured[picture])
+            assert "data:image/png;base64," in metadata[f"{picture}_preview"].value
+        else:
+            assert f"{picture}_top" not in metadata
+    assert total == len(built.store.read_tables(layout.day_table_glob(table))) > 0
 
 
 def test_warehouse_views_join_everything(built):

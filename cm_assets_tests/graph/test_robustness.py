@@ -16,12 +16,11 @@ from dagster import DagsterInstance, materialize
 
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.catalog.build import quarantined_payload
-from cm_assets.defs.catalog.assets import catalog_path, plume_catalog, quarantine_path
-from cm_assets.defs.products.assets import products_path
+from cm_assets.defs.catalog.assets import plume_catalog
+from cm_assets.defs.partitions import range_tags
 from cm_assets.defs.resources import StorageResource
-from cm_assets.defs.scenes.assets import crops_path
-from cm_assets.defs.storage import Storage
-from cm_assets.demo import range_tags
+from cm_assets.storage.layout import catalog_day, crops_day, products_day, quarantine_day
+from cm_assets.storage.store import Storage
 from cm_assets_tests.conftest import replica_process, replica_resource
 from cm_assets_tests.graph.robustness import busiest_days, by_id, clear_corruptions, corrupt, raw_items
 
@@ -153,7 +152,7 @@ def test_a_record_observed_on_another_day_of_the_run_moves_there(corrupted_catal
     moved = [pid for pid, body in run["plan"].items() if body["field"] == "moved"]
     row = by_id(run["catalog"]).loc[moved[0]]
     assert row["observation_day"] == run["days"][0]
-    assert Storage(str(run["root"])).read_parquet(catalog_path(run["days"][0]))["plume_id"].eq(moved[0]).any()
+    assert Storage(str(run["root"])).read_parquet(catalog_day(run["days"][0]))["plume_id"].eq(moved[0]).any()
 
 
 def test_every_record_the_api_returned_is_in_the_catalog_or_in_quarantine(corrupted_catalog):
@@ -244,8 +243,8 @@ def test_the_next_run_removes_a_killed_writes_temporaries(damaged_files):
         assert not (run["root"] / rel).exists(), rel
     for rel in run["stale"]["live"]:
         assert (run["root"] / rel).exists(), rel
-    assert Storage(str(run["root"])).exists(products_path(run["days"][0]))
-    assert Storage(str(run["root"])).exists(crops_path(run["days"][0]))
+    assert Storage(str(run["root"])).exists(products_day(run["days"][0]))
+    assert Storage(str(run["root"])).exists(crops_day(run["days"][0]))
 
 
 def test_only_a_run_wide_failure_fails_the_run(corruptible, tmp_path, monkeypatch):
@@ -257,4 +256,4 @@ def test_only_a_run_wide_failure_fails_the_run(corruptible, tmp_path, monkeypatc
                          resources={"carbonmapper": resource, "storage": StorageResource(root=str(tmp_path))},
                          raise_on_error=False)
     assert not result.success
-    assert not Storage(str(tmp_path)).exists(quarantine_path(days[0]))
+    assert not Storage(str(tmp_path)).exists(quarantine_day(days[0]))

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 
 
 class Boom(Exception):

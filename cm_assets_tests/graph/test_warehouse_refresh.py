@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from cm_assets.defs.catalog.assets import catalog_path, quarantine_path
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.layout import catalog_day, quarantine_day
+from cm_assets.storage.store import Storage
 from cm_assets.warehouse.db import connect
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.snapshot import next_snapshot
@@ -28,11 +28,11 @@ def write_day(store: Storage, day: str, plumes: int, malformed: int = 0) -> None
     good = [payload(s, day=day) for s in SUFFIXES[:plumes]]
     bad = [payload(s, day=day, gas=None) for s in "ZY"[:malformed]]
     frame, quarantined = catalog(day, good + bad)
-    store.write_parquet(frame, catalog_path(day))
+    store.write_parquet(frame, catalog_day(day))
     if malformed:
-        store.write_parquet(quarantined, quarantine_path(day))
+        store.write_parquet(quarantined, quarantine_day(day))
     else:
-        store.remove(quarantine_path(day))
+        store.remove(quarantine_day(day))
 
 
 def plumes_by_day(database) -> dict[str, int]:
@@ -55,7 +55,7 @@ def test_only_changed_files_are_read_and_removed_days_disappear(tmp_path):
     assert changed.changes["quarantine"].ingested == 1
     assert plumes_by_day(database) == {"2026-10-01": 2, "2026-10-02": 4, "2026-10-03": 3}
 
-    store.remove(catalog_path("2026-10-03"))
+    store.remove(catalog_day("2026-10-03"))
     write_day(store, "2026-10-02", 4)                 # its quarantine file goes away
     gone = refresh_warehouse(database, store)
     assert gone.changes["plumes"].dropped == 2 and gone.changes["quarantine"].dropped == 1
@@ -182,7 +182,7 @@ def test_rows_filed_under_another_day_are_refused_and_nothing_is_published(tmp_p
     write_day(store, "2026-10-01", 2)
     refresh_warehouse(database, store)
     frame, _ = catalog("2026-10-02", [payload("A", day="2026-10-02")])
-    store.write_parquet(frame, catalog_path("2026-10-03"))  # a file whose rows say another day
+    store.write_parquet(frame, catalog_day("2026-10-03"))  # a file whose rows say another day
     with pytest.raises(ValueError, match="day=2026-10-03.parquet holds a row of observation_day '2026-10-02'"):
         refresh_warehouse(database, store)
     assert plumes_by_day(database) == {"2026-10-01": 2}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cm_assets.cli import main
-from cm_assets.defs.catalog.assets import catalog_path, quarantine_path
+from cm_assets.storage.layout import catalog_day, quarantine_day
 from cm_assets.defs.freshness.history import HISTORY_COLUMNS
-from cm_assets.defs.storage import Storage
+from cm_assets.storage.store import Storage
 from cm_assets.warehouse.db import connect
 from cm_assets.warehouse.ingest import TABLE_FILES
 from cm_assets.warehouse.refresh import refresh_warehouse
@@ -29,8 +29,8 @@ def test_views_read_the_partitions_and_sql_cli_is_read_only(tmp_path, capsys):
     store = Storage(str(tmp_path))
     for day, suffixes in {"2026-10-01": "AB", "2026-10-02": "C"}.items():
         frame, bad = catalog(day, [payload(s, day=day) for s in suffixes] + [payload("Z", day=day, gas=None)])
-        store.write_parquet(frame, catalog_path(day))
-        store.write_parquet(bad, quarantine_path(day))
+        store.write_parquet(frame, catalog_day(day))
+        store.write_parquet(bad, quarantine_day(day))
     database = tmp_path / "cm.duckdb"
     counts = refresh_warehouse(database, store).counts
     assert counts["plumes"] == 3 and counts["quarantine"] == 2 and counts["plumes_enriched"] == 3

@@ -239,6 +239,14 @@ def test_physics_contract_fake_world(store, world):
         assert q == pytest.approx(q_true, rel=0.005), plume_id
 
 
+def test_a_bug_in_the_pipelines_physics_disagrees_with_the_replica(store, world, monkeypatch):
+    """The replica solves its plumes with its own copy of the physics, so a wrong constant in the
+    pipeline's ``cm_assets.ime`` moves only the recomputation (what ``ime_agreement`` flags)."""
+    monkeypatch.setattr("cm_assets.ime.WIND_A", 0.42)
+    q, q_true = _contract(store, world, f"{TAN}-A")
+    assert abs(q / q_true - 1) > 0.05
+
+
 def test_physics_contract_generated_world(tmp_path):
     world = build_world(WorldConfig.from_scale("tiny"))
     store = RasterStore(world, tmp_path)

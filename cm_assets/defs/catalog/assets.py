@@ -1,7 +1,5 @@
 """The ``plume_catalog`` asset: every published CH4/CO2 plume observed on each UTC day."""
 
-from datetime import date, timedelta
-
 import pandas as pd
 from dagster import (
     AssetCheckSpec,
@@ -16,69 +14,20 @@ from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.defs import checks
 from cm_assets.defs.catalog.build import build_catalog_days, conflicting_duplicates, split_days
 from cm_assets.defs.catalog.drift import DriftObserver, drift_check_specs
+from cm_assets.defs.day_records import day_chunks, fetch_payloads_by_day
 from cm_assets.defs.metadata import table_metadata
-from cm_assets.defs.partitions import day_window, observation_days
+from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.defs.storage import Storage
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
 
-GASES = ("CH4", "CO2")
-CHUNK_DAYS = 92
 CATALOG_CHECKS = ["schema", "unique_plume_ids", "valid_geometries", "non_negative_emissions"]
 PREVIEW = ["plume_id", "gas", "instrument", "sector", "emission_auto", "emission_version", "scene_timestamp"]
 
 
-def catalog_path(day: str) -> str:
-    return f"catalog/day={day}.parquet"
-
-
-def quarantine_path(day: str) -> str:
-    return f"quarantine/day={day}.parquet"
-
-
-def _record_day(payload: object, fallback: str) -> str:
-    """The UTC observation day of a raw record (scene_timestamp, else the plume id's date)."""
-    if isinstance(payload, dict):
-        stamp = pd.to_datetime(payload.get("scene_timestamp"), utc=True, errors="coerce")
-        if not pd.isna(stamp):
-            return stamp.strftime("%Y-%m-%d")
-        digits = str(payload.get("plume_id", ""))[3:11]
-        if digits.isdigit():
-            return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
-    return fallback
-
-
-def day_chunks(days: list[str], max_days: int = CHUNK_DAYS) -> list[list[str]]:
-    """Consecutive runs of ``days`` (sorted), cut into chunks of at most ``max_days``."""
-    chunks: list[list[str]] = []
-    for day in sorted(days):
-        previous = chunks[-1][-1] if chunks else None
-        follows = previous is not None and date.fromisoformat(day) - date.fromisoformat(previous) == timedelta(1)
-        if follows and len(chunks[-1]) < max_days:
-            chunks[-1].append(day)
-        else:
-            chunks.append([day])
-    return chunks
-
-
-def fetch_payloads_by_day(client, days: list[str]) -> dict[str, list[dict]]:
-    """Raw published records of both gases for ``days``: one paginated query per gas and chunk of
-    consecutive days (a backfill of years costs about one request per 1000 plumes, not per day).
-
-    A record goes to its own observation day when that day is in ``days``; one observed outside
-    them goes to the nearest day of its chunk, whose catalog build quarantines it (never dropped)."""
-    out: dict[str, list[dict]] = {day: [] for day in days}
-    for chunk in day_chunks(days):
-        window = (day_window(chunk[0])[0], day_window(chunk[-1])[1])
-        for gas in GASES:
-            for payload in client.iter_plume_payloads(gas=gas, observed=window, status="published"):
-                day = _record_day(payload, chunk[0])
-                out[day if day in out else min(max(day, chunk[0]), chunk[-1])].append(payload)
-    return out
-
-
 def all_plume_ids(store: Storage) -> pd.Series:
     """plume_id of every catalog partition on disk (reads one column per file)."""
-    return store.read_columns("catalog/day=*.parquet", ["plume_id"])["plume_id"].astype("string")
+    return store.read_columns(layout.day_table_glob("plumes"), ["plume_id"])["plume_id"].astype("string")
 
 
 def catalog_checks(frame: pd.DataFrame, store: Storage, conflicting: int = 0) -> list:
@@ -88,6 +37,18 @@ def catalog_checks(frame: pd.DataFrame, store: Storage, conflicting: int = 0) ->
         checks.check_geometries(frame),
         checks.check_non_negative(frame, ["emission_auto", "emission_uncertainty_auto"]),
     ]
+
+
+def catalog_metadata(rows: pd.DataFrame, bad: pd.DataFrame, store: Storage, day: str) -> dict:
+    """Metadata of one day's materialization: its rows, quarantined records and file."""
+    metadata = table_metadata(rows, "plumes", PREVIEW)
+    metadata.update({
+        "quarantined": len(bad),
+        "conflicting_duplicates": conflicting_duplicates(bad),
+        "path": MetadataValue.path(store.uri(layout.catalog_day(day))),
+        "by_instrument": MetadataValue.json(rows["instrument"].value_counts().to_dict() if len(rows) else {}),
+    })
+    return metadata
 
 
 @asset(
@@ -106,9 +67,10 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     of their plume_id go to quarantine/day=YYYY-MM-DD.parquet with the field and the reason (a day
     without such records has no quarantine file)."""
     store = storage.storage()
-    frames, quarantined, conflicting = [], 0, 0
+    frames, conflicting = [], 0
     drift = DriftObserver()
-    store.remove_stale_temporaries(["catalog", "quarantine"])  # of killed writes, any day: one listing
+    # of killed writes, any day: one listing
+    store.remove_stale_temporaries([layout.DAY_TABLE_DIRS[table] for table in ("plumes", "quarantine")])
     with carbonmapper.get_client() as client:
         for chunk in day_chunks(list(context.partition_keys)):
             payloads = fetch_payloads_by_day(client, chunk)
@@ -118,23 +80,15 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
             quarantine = split_days(malformed, "partition", chunk)
             for day, rows in split_days(catalog, "observation_day", chunk).items():
                 bad = quarantine[day]
-                store.write_parquet(rows, catalog_path(day))
+                store.write_parquet(rows, layout.catalog_day(day))
                 if len(bad):
-                    store.write_parquet(bad, quarantine_path(day))
+                    store.write_parquet(bad, layout.quarantine_day(day))
                     context.log.warning(f"{day}: {len(bad)} malformed record(s) quarantined")
                 else:
-                    store.remove(quarantine_path(day))
-                quarantined += len(bad)
+                    store.remove(layout.quarantine_day(day))
                 conflicting += conflicting_duplicates(bad)
+                context.add_asset_metadata(catalog_metadata(rows, bad, store, day), partition_key=day)
             frames.append(catalog)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    metadata = table_metadata(frame, "plumes", PREVIEW)
-    metadata.update({
-        "days": len(context.partition_keys),
-        "quarantined": quarantined,
-        "conflicting_duplicates": conflicting,
-        "path": MetadataValue.path(store.uri(catalog_path(context.partition_keys[-1]))),
-        "by_instrument": MetadataValue.json(frame["instrument"].value_counts().to_dict() if len(frame) else {}),
-    })
-    return MaterializeResult(metadata=metadata,
+    return MaterializeResult(metadata={"days": len(context.partition_keys)},
                              check_results=catalog_checks(frame, store, conflicting) + drift.results())

@@ -16,16 +16,17 @@ import pandas as pd
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from cm_assets.carbonmapper.errors import SceneNotPublished
-from cm_assets.defs.freshness.give_up import DEFERRED, past_give_up
+from cm_assets.defs.give_up import DEFERRED, past_give_up
 from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
 from cm_assets.defs.freshness.settings import DEFERRED_INTERVAL_SECONDS, FreshnessSettings
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.defs.storage import Storage
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
 
 if TYPE_CHECKING:
     from cm_assets.carbonmapper import CarbonMapperClient
 
-CROPS_GLOB = "crops/day=*.parquet"
+CROPS_GLOB = layout.day_table_glob("scene_crops")
 COLUMNS = ["plume_id", "observation_day", "scene_name"]
 
 

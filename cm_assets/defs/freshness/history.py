@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from cm_assets.defs.storage import Storage
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
 
-HISTORY_PATH = "history/plume_versions.parquet"
+HISTORY_PATH = layout.HISTORY
 HISTORY_COLUMNS: dict[str, str] = {
     "plume_id": "string", "partition": "string",
     "old_emission_version": "string", "new_emission_version": "string",

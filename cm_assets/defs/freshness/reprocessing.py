@@ -16,7 +16,8 @@ from cm_assets.defs.freshness.history import append_history
 from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
 from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS, FreshnessSettings
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.defs.storage import Storage
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
 
 if TYPE_CHECKING:
     from cm_assets.carbonmapper import CarbonMapperClient
@@ -48,7 +49,7 @@ class StoredCatalog:
 
     def row(self, day: str, plume_uuid: str) -> pd.Series | None:
         if day not in self._days:
-            rel = f"catalog/day={day}.parquet"
+            rel = layout.catalog_day(day)
             frame = (pd.read_parquet(self.storage.uri(rel), columns=STORED_COLUMNS)
                      if self.storage.exists(rel) else pd.DataFrame(columns=STORED_COLUMNS))
             self._days[day] = frame.set_index("id")

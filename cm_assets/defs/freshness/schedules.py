@@ -8,11 +8,9 @@ from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext
 
 from cm_assets.defs.freshness.runs import REFRESH_JOB, TRIGGER_TAG, day_run_config
 from cm_assets.defs.freshness.settings import FreshnessSettings
-from cm_assets.defs.partitions import observation_days
+from cm_assets.defs.partitions import observation_days, range_tags
 
 SOURCES_JOB = "refresh_warehouse"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def lag_window(context: ScheduleEvaluationContext, lag_days: int) -> tuple[str, str]:
@@ -37,7 +35,7 @@ def daily_catalog_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(
         run_key=f"daily:{last}",
         run_config=day_run_config(),
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last, TRIGGER_TAG: "daily_catalog"},
+        tags={**range_tags(first, last), TRIGGER_TAG: "daily_catalog"},
     )
 
 

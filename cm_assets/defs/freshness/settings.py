@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+from cm_assets.defs.env import int_env
 
 
-SENSOR_INTERVAL_SECONDS = _int_env("CM_ASSETS_SENSOR_INTERVAL_SECONDS", 60)
+SENSOR_INTERVAL_SECONDS = int_env("CM_ASSETS_SENSOR_INTERVAL_SECONDS", 60)
 """Minimum seconds between ticks of the new-plume and reprocessing sensors (read at load time)."""
 
-DEFERRED_INTERVAL_SECONDS = _int_env("CM_ASSETS_DEFERRED_INTERVAL_SECONDS", 6 * 3600)
+DEFERRED_INTERVAL_SECONDS = int_env("CM_ASSETS_DEFERRED_INTERVAL_SECONDS", 6 * 3600)
 """Minimum seconds between ticks of the deferred-scene sensor (read at load time)."""
 
 
@@ -34,10 +31,10 @@ class FreshnessSettings:
         lookback = os.environ.get("CM_ASSETS_FRESHNESS_LOOKBACK_DAYS", "").strip()
         return cls(
             lookback_days=float(lookback) if lookback else cls.lookback_days,
-            max_runs_per_tick=_int_env("CM_ASSETS_FRESHNESS_MAX_RUNS_PER_TICK", cls.max_runs_per_tick),
-            max_plumes_per_tick=_int_env("CM_ASSETS_FRESHNESS_MAX_PLUMES_PER_TICK",
+            max_runs_per_tick=int_env("CM_ASSETS_FRESHNESS_MAX_RUNS_PER_TICK", cls.max_runs_per_tick),
+            max_plumes_per_tick=int_env("CM_ASSETS_FRESHNESS_MAX_PLUMES_PER_TICK",
                                          cls.max_plumes_per_tick),
-            lag_days=_int_env("CM_ASSETS_FRESHNESS_LAG_DAYS", cls.lag_days),
-            max_scene_checks_per_tick=_int_env("CM_ASSETS_FRESHNESS_MAX_SCENE_CHECKS",
+            lag_days=int_env("CM_ASSETS_FRESHNESS_LAG_DAYS", cls.lag_days),
+            max_scene_checks_per_tick=int_env("CM_ASSETS_FRESHNESS_MAX_SCENE_CHECKS",
                                                cls.max_scene_checks_per_tick),
         )

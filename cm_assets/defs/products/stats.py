@@ -19,15 +19,6 @@ def geodesic_area_m2(geometry: BaseGeometry | None) -> float | None:
     return abs(_GEOD.geometry_area_perimeter(geometry)[0])
 
 
-def valid_values(raster: GeoArray, band: int = 0) -> np.ndarray:
-    """Band values as float64 with nodata (and non-finite) set to NaN."""
-    values = raster.values[band].astype("float64")
-    if raster.nodata is not None and not np.isnan(raster.nodata):
-        values[values == raster.nodata] = np.nan
-    values[~np.isfinite(values)] = np.nan
-    return values
-
-
 def pixel_area_m2(raster: GeoArray) -> float:
     return abs(raster.transform.a * raster.transform.e)
 
@@ -43,7 +34,7 @@ def mask_stats(mask: GeoArray | None) -> dict:
 def concentration_stats(concentrations: GeoArray | None) -> dict:
     if concentrations is None:
         return {}
-    values = valid_values(concentrations)
+    values = concentrations.valid_values()
     finite = values[np.isfinite(values)]
     stats = {"concentrations_nodata_fraction": float(1 - finite.size / values.size) if values.size else 1.0}
     if finite.size:
@@ -57,7 +48,7 @@ def ime_stats(ime_concentrations: GeoArray | None, wind_speed: float | None, gas
     """IME (kg) and the emission recomputed with ``cm_assets.ime``, with its ratio to emission_auto."""
     if ime_concentrations is None:
         return {}
-    values = valid_values(ime_concentrations)
+    values = ime_concentrations.valid_values()
     area = pixel_area_m2(ime_concentrations)
     stats = {"ime_pixels": int(np.isfinite(values).sum()), "pixel_area_m2": area,
              "ime_kg": ime.ime_kg(values, area, gas)}

@@ -13,6 +13,7 @@ from cm_assets.reports.files import Report
 from cm_assets.reports.plume import DEFAULT_CONTEXT_SCALE, DEFAULT_PAD_PX, plume_report
 from cm_assets.reports.source import source_report
 from cm_assets.reports.source_profile import profile_markdown
+from cm_assets.storage import layout
 
 #: Width of the copies embedded in the UI (the files on disk are full size).
 EMBED_WIDTH_PX = 960
@@ -37,7 +38,7 @@ def _out_dir(storage: StorageResource, configured: str | None, kind: str, name: 
     store = storage.storage()
     if not store.is_local:
         raise ValueError("the data root is remote: set out_dir to a local directory")
-    return Path(store.uri(f"reports/{kind}/{name}"))
+    return Path(store.uri(layout.report_dir(kind, name)))
 
 
 def report_metadata(report: Report, extra: dict | None = None) -> dict:

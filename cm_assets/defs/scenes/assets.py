@@ -22,17 +22,16 @@ from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
 from cm_assets.defs import checks, figures
-from cm_assets.defs.catalog.assets import catalog_path
+from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
-from cm_assets.defs.freshness.give_up import unpublished_scene_status
-from cm_assets.defs.metadata import table_metadata
+from cm_assets.defs.give_up import unpublished_scene_status
+from cm_assets.defs.metadata import picture_metadata, table_metadata
 from cm_assets.defs.partitions import observation_days
-from cm_assets.defs.products.assets import (build_days, picture_metadata, products_path, read_previous,
-                                            remove_plume_temporaries)
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
-from cm_assets.defs.storage import Storage, write_cog
 from cm_assets.reports import plots
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage, write_cog
 from cm_assets.warehouse.schema import conform
 
 BANDS = {"cmf": "cmf", "uncertainty": "uncertainty", "rgb": "rgb", "artifact-mask": "artifact_mask"}
@@ -49,14 +48,6 @@ class CropConfig(Config):
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
     figure_workers: int = Field(default=figures.FIGURE_WORKERS,
                                 description="Processes rendering the pictures (0: on the fetching threads).")
-
-
-def crops_path(day: str) -> str:
-    return f"crops/day={day}.parquet"
-
-
-def comparison_path(plume_id: str) -> str:
-    return f"plots/plumes/{plume_id}/l3a_vs_l2b.png"
 
 
 def _read_local(path: object) -> GeoArray | None:
@@ -100,7 +91,7 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
         except ProductNotAvailable:
             crops[band] = None
             continue
-        row[f"{column}_path"] = write_cog(store, crops[band], f"crops/{record.plume_id}/{band}.tif")
+        row[f"{column}_path"] = write_cog(store, crops[band], layout.crop_file(record.plume_id, band))
     if crops["cmf"] is None:
         return {**row, "status": "deferred", "collection": scene.collection, "reason": "cmf not available"}
     footprint = reproject_geometry(box(*crops["cmf"].bounds), crops["cmf"].crs, "EPSG:4326")
@@ -108,7 +99,7 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
     row.update(crop_stats(crops["cmf"], crops["uncertainty"], crops["artifact-mask"], outline))
     if config.plots:
         row["comparison_png"] = figures.render(
-            comparison_path(record.plume_id), plots.l3a_vs_l2b, record.plume_id, _read_local(l3a_path),
+            layout.comparison_png(record.plume_id), plots.l3a_vs_l2b, record.plume_id, _read_local(l3a_path),
             crops["cmf"], crops["rgb"], crops["uncertainty"], outline, config.pad_px,
             workers=config.figure_workers)
     return row
@@ -116,12 +107,12 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
 
 def _outlines(store: Storage, day: str, log) -> pd.DataFrame:
     """Outline per plume (products outline, else the catalog's plume bounds) and the L3A path."""
-    catalog = store.read_parquet(catalog_path(day)).set_index("plume_id")
+    catalog = store.read_parquet(layout.catalog_day(day)).set_index("plume_id")
     fallback = {pid: box(r.bounds_west, r.bounds_south, r.bounds_east, r.bounds_north)
                 if pd.notna(r.bounds_west) else r.geometry.buffer(0.005)
                 for pid, r in catalog.iterrows()}
     frame = pd.DataFrame({"outline": pd.Series(fallback, dtype=object), "l3a_path": None})
-    products = read_previous(store, products_path(day), log)
+    products = read_previous(store, layout.products_day(day), log)
     if products is not None:
         products = products.set_index("plume_id")
         for pid, r in products.iterrows():
@@ -141,7 +132,7 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
     remove_plume_temporaries(store, records, log)
     outlines = _outlines(store, day, log) if records else pd.DataFrame()
     api_now = client.api_now() if records else None
-    old = read_previous(store, crops_path(day), log)
+    old = read_previous(store, layout.crops_day(day), log)
     previous = {} if old is None else {r["plume_id"]: r for r in old.to_dict("records")
                                        if r["status"] == "ok" and r["pad_px"] == config.pad_px}
 
@@ -179,6 +170,19 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
     return DayPlan(day, [lambda members=members: group(members) for members in groups.values()], assemble)
 
 
+def crops_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
+    """Metadata of one day's materialization: its rows by status, file and strongest comparison."""
+    status = table["status"].value_counts().to_dict()
+    metadata = table_metadata(table, "scene_crops", PREVIEW)
+    metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),
+                     "deferred": int(status.get("deferred", 0)),
+                     "path": MetadataValue.path(store.uri(layout.crops_day(day)))})
+    if store.is_local:
+        by_signal = table.assign(emission_auto=table["snr_max"])  # rank pictures by signal/uncertainty
+        metadata.update(picture_metadata(by_signal, "comparison_png", "L3A vs L2B"))
+    return metadata
+
+
 @asset(
     partitions_def=observation_days,
     backfill_policy=BackfillPolicy.single_run(),
@@ -196,17 +200,12 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     'deferred' and retried by the next run of the day (after the give-up age: 'gave_up').
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
-    frame = build_days(context.partition_keys, carbonmapper, store, crops_path, "scene_crops",
-                       lambda client, records, day: plan_crops(client, records, store, day, config,
-                                                               context.log), config.workers)
-    status = frame["status"].value_counts().to_dict()
-    metadata = table_metadata(frame, "scene_crops", PREVIEW)
-    metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),
-                     "deferred": int(status.get("deferred", 0)),
-                     "path": MetadataValue.path(store.uri(crops_path(context.partition_keys[-1])))})
-    if store.is_local:
-        by_signal = frame.assign(emission_auto=frame["snr_max"])  # rank pictures by signal/uncertainty
-        metadata.update(picture_metadata(by_signal, "comparison_png", "L3A vs L2B"))
-    return MaterializeResult(metadata=metadata, check_results=[
+    tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
+                        lambda client, records, day: plan_crops(client, records, store, day, config,
+                                                                context.log), config.workers)
+    for day, table in tables.items():
+        context.add_asset_metadata(crops_metadata(table, store, day), partition_key=day)
+    frame = all_days(tables, "scene_crops")
+    return MaterializeResult(metadata={"days": len(tables)}, check_results=[
         checks.check_nodata(frame, "cmf_nodata_fraction", "crop_nodata_fraction"),
         checks.check_artifact_overlap(frame)])

@@ -7,7 +7,6 @@ from rasterio.features import geometry_mask
 from shapely.geometry.base import BaseGeometry
 
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
-from cm_assets.defs.products.stats import valid_values
 
 
 def outline_pixels(raster: GeoArray, outline: BaseGeometry) -> np.ndarray:
@@ -18,7 +17,7 @@ def outline_pixels(raster: GeoArray, outline: BaseGeometry) -> np.ndarray:
 
 def crop_stats(cmf: GeoArray, uncertainty: GeoArray | None, artifact: GeoArray | None,
                outline: BaseGeometry) -> dict:
-    values = valid_values(cmf)
+    values = cmf.valid_values()
     inside = outline_pixels(cmf, outline)
     out = {"crop_height": int(values.shape[0]), "crop_width": int(values.shape[1]),
            "resolution_m": float(abs(cmf.transform.a)), "crs": str(cmf.crs),
@@ -26,7 +25,7 @@ def crop_stats(cmf: GeoArray, uncertainty: GeoArray | None, artifact: GeoArray |
     if artifact is not None and artifact.values.shape[1:] == values.shape and inside.any():
         out["artifact_fraction"] = float((artifact.values[0][inside] > 0).mean())
     if uncertainty is not None and uncertainty.values.shape[1:] == values.shape and inside.any():
-        sigma = valid_values(uncertainty)
+        sigma = uncertainty.valid_values()
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(sigma > 0, values / sigma, np.nan)[inside]
         ratio = ratio[np.isfinite(ratio)]

@@ -12,23 +12,15 @@ from cm_assets.defs import figures
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.sources.build import attribution, regional_bboxes
-from cm_assets.defs.storage import Storage
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
 from cm_assets.reports import plots
 from cm_assets.reports.source_profile import source_profile
 from cm_assets.warehouse.schema import conform
 
-SOURCES = "sources/sources.parquet"
-PLUME_SOURCES = "sources/plume_sources.parquet"
-SOURCE_STATS = "sources/source_stats.parquet"
-
-
-def timeline_path(source_name: str) -> str:
-    return f"plots/sources/{source_name}.png"
-
-
 def materialized_plumes(store: Storage) -> pd.DataFrame:
     """plume_id, lon, lat of every catalog partition on disk."""
-    return store.read_columns("catalog/day=*.parquet", ["plume_id", "lon", "lat"])
+    return store.read_columns(layout.day_table_glob("plumes"), ["plume_id", "lon", "lat"])
 
 
 def _summary_row(summary) -> dict:
@@ -65,18 +57,18 @@ def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper:
     listing = pd.DataFrame(list(found.values()))
     links = attribution(listing, plumes) if len(listing) else pd.DataFrame(columns=["plume_id", "source_name"])
     table = conform(listing, "sources").sort_values("source_name").reset_index(drop=True)
-    store.write_parquet(table, SOURCES)
-    store.write_parquet(conform(links, "plume_sources"), PLUME_SOURCES)
+    store.write_parquet(table, layout.SOURCES)
+    store.write_parquet(conform(links, "plume_sources"), layout.PLUME_SOURCES)
     metadata = table_metadata(table, "sources", ["source_name", "sector", "plume_count", "persistence",
                                                  "emission_auto"])
     metadata.update({"regional_queries": len(boxes), "plumes": len(plumes), "attributed_plumes": len(links),
-                     "path": MetadataValue.path(store.uri(SOURCES))})
+                     "path": MetadataValue.path(store.uri(layout.SOURCES))})
     return MaterializeResult(metadata=metadata)
 
 
 def _footprints(client, store: Storage) -> pd.DataFrame:
     """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources."""
-    table = store.read_parquet(SOURCES)
+    table = store.read_parquet(layout.SOURCES)
     rows = {}
     for bbox in regional_bboxes(table["lon"], table["lat"]):
         for scene in client.iter_scene_footprints(bbox=bbox):
@@ -101,7 +93,8 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/."""
     store = storage.storage()
     with carbonmapper.get_client() as client:
-        names = sorted(set(store.read_parquet(PLUME_SOURCES)["source_name"])) if store.exists(PLUME_SOURCES) else []
+        links = store.read_parquet(layout.PLUME_SOURCES) if store.exists(layout.PLUME_SOURCES) else None
+        names = [] if links is None else sorted(set(links["source_name"]))
         footprints = _footprints(client, store) if names else pd.DataFrame()
 
         failed: list[str] = []
@@ -111,7 +104,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
                 detail = client.get_source(name)
                 row, detections = source_profile(detail, footprints)
                 if config.plots:
-                    row["timeline_png"] = figures.render(timeline_path(name), plots.source_timeline, name,
+                    row["timeline_png"] = figures.render(layout.source_timeline_png(name), plots.source_timeline, name,
                                                          detections, detail.emission_auto,
                                                          workers=config.figure_workers)
                 return row
@@ -129,12 +122,12 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     table = conform(pd.DataFrame(rows), "source_stats")
     if len(table):
         table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)
-    store.write_parquet(table, SOURCE_STATS)
+    store.write_parquet(table, layout.SOURCE_STATS)
     metadata = table_metadata(table, "source_stats", ["source_name", "detections", "distinct_days",
                                                       "emission_mean", "emission_median", "emission_p99", "site_emission", "cm_persistence",
                                                       "persistence_recomputed"])
     metadata.update({"overpass_footprints": len(footprints), "failed_sources": len(failed),
-                     "path": MetadataValue.path(store.uri(SOURCE_STATS))})
+                     "path": MetadataValue.path(store.uri(layout.SOURCE_STATS))})
     top = table.dropna(subset=["timeline_png"]).head(1)
     if store.is_local and len(top):
         path = top["timeline_png"].iloc[0]

@@ -1,4 +1,4 @@
-"""Data-root storage (local path or fsspec URL) with atomic writes."""
+"""Data-root storage (local path or fsspec URL) with atomic writes (paths: ``layout``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import io
 import os
 import posixpath
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,8 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from cm_assets.carbonmapper.atomic import atomic_path, temporary_name
 
 # Row groups of the GeoParquet files: a day holds far fewer rows, so it is one group; larger tables
 # (sources, history) stay in groups big enough for fast scans (DuckDB prefers 100k+ rows per group).
@@ -96,15 +97,16 @@ class Storage:
     def atomic(self, rel: str) -> Iterator[str]:
         """Yield a temporary full path next to ``rel``; on success rename it to ``rel``."""
         target = self._full(rel)
+        if self.is_local:
+            with atomic_path(target) as tmp:
+                yield str(tmp)
+            return
         parent, name = posixpath.split(target)
         self.fs.makedirs(parent, exist_ok=True)
-        tmp = posixpath.join(parent, f".{name}.{uuid.uuid4().hex}.tmp")
+        tmp = posixpath.join(parent, temporary_name(name))
         try:
             yield tmp
-            if self.is_local:
-                os.replace(tmp, target)
-            else:
-                self.fs.mv(tmp, target)
+            self.fs.mv(tmp, target)  # an object store's rename publishes the whole object at once
         finally:
             if self.fs.exists(tmp):
                 self.fs.rm(tmp)

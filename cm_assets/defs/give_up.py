@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from cm_assets.defs.freshness.settings import _int_env
+from cm_assets.defs.env import int_env
 
 DEFERRED = "deferred"
 GAVE_UP = "gave_up"
@@ -12,7 +12,7 @@ GAVE_UP = "gave_up"
 
 def give_up_days() -> int:
     """Days after observation after which an unpublished scene is given up (default 90)."""
-    return _int_env("CM_ASSETS_FRESHNESS_GIVE_UP_DAYS", 90)
+    return int_env("CM_ASSETS_FRESHNESS_GIVE_UP_DAYS", 90)
 
 
 def past_give_up(observation_day: str, now: datetime) -> bool:

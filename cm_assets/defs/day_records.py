@@ -1,0 +1,80 @@
+"""The API's plume records of observation days, fetched in chunks of consecutive days (shared by
+``plume_catalog`` and the per-plume assets)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from cm_assets.carbonmapper.errors import RecordError
+from cm_assets.carbonmapper.models import PlumeRecord
+from cm_assets.defs.partitions import day_window
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
+
+GASES = ("CH4", "CO2")
+CHUNK_DAYS = 92
+
+
+def _record_day(payload: object, fallback: str) -> str:
+    """The UTC observation day of a raw record (scene_timestamp, else the plume id's date)."""
+    if isinstance(payload, dict):
+        stamp = pd.to_datetime(payload.get("scene_timestamp"), utc=True, errors="coerce")
+        if not pd.isna(stamp):
+            return stamp.strftime("%Y-%m-%d")
+        digits = str(payload.get("plume_id", ""))[3:11]
+        if digits.isdigit():
+            return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+    return fallback
+
+
+def day_chunks(days: list[str], max_days: int = CHUNK_DAYS) -> list[list[str]]:
+    """Consecutive runs of ``days`` (sorted), cut into chunks of at most ``max_days``."""
+    chunks: list[list[str]] = []
+    for day in sorted(days):
+        previous = chunks[-1][-1] if chunks else None
+        follows = previous is not None and date.fromisoformat(day) - date.fromisoformat(previous) == timedelta(1)
+        if follows and len(chunks[-1]) < max_days:
+            chunks[-1].append(day)
+        else:
+            chunks.append([day])
+    return chunks
+
+
+def fetch_payloads_by_day(client, days: list[str]) -> dict[str, list[dict]]:
+    """Raw published records of both gases for ``days``: one paginated query per gas and chunk of
+    consecutive days (a backfill of years costs about one request per 1000 plumes, not per day).
+
+    A record goes to its own observation day when that day is in ``days``; one observed outside
+    them goes to the nearest day of its chunk, whose catalog build quarantines it (never dropped)."""
+    out: dict[str, list[dict]] = {day: [] for day in days}
+    for chunk in day_chunks(days):
+        window = (day_window(chunk[0])[0], day_window(chunk[-1])[1])
+        for gas in GASES:
+            for payload in client.iter_plume_payloads(gas=gas, observed=window, status="published"):
+                day = _record_day(payload, chunk[0])
+                out[day if day in out else min(max(day, chunk[0]), chunk[-1])].append(payload)
+    return out
+
+
+def records_by_day(client, store: Storage, days: list[str]) -> dict[str, list[PlumeRecord]]:
+    """Typed records (with fresh signed URLs) of the plumes in each day's catalog partition."""
+    payloads = fetch_payloads_by_day(client, days)
+    return {day: day_records(store, day, payloads[day]) for day in days}
+
+
+def day_records(store: Storage, day: str, payloads: list[dict]) -> list[PlumeRecord]:
+    """The parseable ``payloads`` of plumes that are in the day's catalog partition."""
+    if not store.exists(layout.catalog_day(day)):
+        return []
+    wanted = set(store.read_columns(layout.catalog_day(day), ["plume_id"])["plume_id"])
+    records = {}
+    for payload in payloads:
+        try:
+            record = PlumeRecord.parse(payload)
+        except RecordError:
+            continue
+        if record.plume_id in wanted:
+            records[record.plume_id] = record
+    return [records[k] for k in sorted(records)]
