@@ -1,11 +1,11 @@
 """A small raster canvas for the pictures: axes boxes, images, lines, markers and text drawn straight
 into a Pillow image.
 
-Why not matplotlib's artists: building and drawing a figure's axes, ticks and text objects costs
-0.6–0.9 s per picture on this project's machines (measured with cProfile on the quick-look and
-L3A-vs-L2B figures: axes creation, tick objects and text layout, not pixels), more than fetching
-the plume. Here a picture is a few numpy operations and Pillow text draws (≈ 20–50 ms). matplotlib
-still supplies the colormaps, tick locators and the DejaVu font it ships.
+Why not matplotlib's figures: profiled (cProfile) on the quick-look and L3A-vs-L2B pictures of
+the demo window, nearly all of a picture's time went to creating and drawing axes, tick and text
+objects — not pixels — and the pictures cost the run more than three times its fetching (see
+docs/pipeline.md#figures). Here a picture is a few numpy operations, Pillow text draws and a PNG
+encode. matplotlib still supplies the colormaps, the tick locators and the DejaVu font it ships.
 """
 
 from __future__ import annotations
