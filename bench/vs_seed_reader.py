@@ -106,7 +106,9 @@ def run_seed(python: Path, replica: ReplicaProcess, first: str, last: str, home:
 
 
 def run_cm_assets(replica: ReplicaProcess, root: Path, first: str, last: str) -> dict:
-    """refresh_all over ``first``..``last`` into a fresh ``root``; wall, counts and requests."""
+    """refresh_all over ``first``..``last`` into an empty ``root`` (emptied first: nothing reused);
+    wall, counts and requests."""
+    shutil.rmtree(root, ignore_errors=True)
     os.environ["CARBONMAPPER_EMAIL"], os.environ["CARBONMAPPER_PASSWORD"] = replica.email, replica.password
     os.environ.pop("CARBONMAPPER_TOKEN", None)
     defs = build_definitions(CarbonMapperResource(api_url=replica.api_url), StorageResource(root=str(root)))
