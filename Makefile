@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/graph_bench.py
 	$(BIN)/python bench/freshness_latency.py
 	$(BIN)/python bench/report_bench.py --write docs/pipeline.md
+	$(BIN)/python bench/vs_seed_reader.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

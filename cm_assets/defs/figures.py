@@ -1,12 +1,13 @@
 """Figures rendered apart from the fetch that loaded their arrays, written with the day's table.
 
-Rendering a picture is pure CPU in matplotlib (≈ 1 s each here) and holds the GIL. With
-``workers > 0`` each figure is handed to a pool of worker processes (``spawn``: safe next to
-threads; shared by the whole run process) — worth it where cores are free. ``workers=0`` (the
-default) draws on the calling thread: on a machine whose cores are already busy, extra processes
-only add their start-up (≈ 8–17 s importing the stack) and compete for the same cores (measured:
-``bench/graph_bench.py --figures-ab``, see docs/pipeline.md). Either way the PNG is written by
-:func:`write_figures` when the day's table is assembled.
+Rendering a picture is CPU (the Pillow canvas of ``cm_assets.reports.plots``) and mostly holds
+the GIL. With ``workers > 0`` each figure is handed to a pool of worker processes
+(``spawn``: safe next to threads; shared by the whole run process) — only worth it where cores are
+free and pictures are many. ``workers=0`` (the default) draws on the calling thread: on a machine
+whose cores are already busy, extra processes only add their start-up (≈ 8–17 s importing the
+stack) and compete for the same cores (measured: ``bench/graph_bench.py --figures-ab``, see
+docs/pipeline.md). Either way the PNG is written by :func:`write_figures` when the day's table is
+assembled.
 """
 
 from __future__ import annotations

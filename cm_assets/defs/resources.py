@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 from dagster import ConfigurableResource, EnvVar
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from cm_assets.carbonmapper.ratelimit import RatePolicy
 from cm_assets.storage import layout
@@ -44,6 +45,10 @@ class CarbonMapperResource(ConfigurableResource):
                                      description="requests/s at the start of a run (None: unpaced); adapts "
                                                  "down on 429/5xx and back up on success")
     rate_max: float = Field(default=RatePolicy.max_rate, description="requests/s never exceeded")
+    #: The access token of this resource's e-mail + password login, shared by every client it makes
+    #: (in a run: every asset's), so a run logs in once, not once per asset.
+    _token: str | None = PrivateAttr(default=None)
+    _token_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
         literal = [name for name in _SECRET_FIELDS if name in data]
@@ -77,10 +82,25 @@ class CarbonMapperResource(ConfigurableResource):
         token, email, password = (env.get(name) or None
                                   for name in (self.token_env, self.email_env, self.password_env))
         rate = RatePolicy(start=self.rate_start, max_rate=self.rate_max)
+        if not token and email and password:
+            token = self._login_once(email, password, rate)
         if token or email or password:
             return CarbonMapperClient(self.api_url, token=token, email=email, password=password, rate=rate)
         explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
         return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate)
+
+
+    def _login_once(self, email: str, password: str, rate: RatePolicy) -> str | None:
+        """The shared access token, logging in on first use. Clients also keep the account, so each
+        logs in again by itself when the token expires or is refused."""
+        from cm_assets.carbonmapper import CarbonMapperClient
+
+        with self._token_lock:
+            if self._token is None:
+                with CarbonMapperClient(self.api_url, email=email, password=password, rate=rate) as client:
+                    header = client.transport.authorization_for(client.api_url)
+                self._token = header.removeprefix("Bearer ") if header else None
+            return self._token
 
 
 class StorageResource(ConfigurableResource):

@@ -55,6 +55,9 @@ def register(router: Router, state: ReplicaState) -> None:
     def stats(request: Request) -> Response:
         return json_response(state.stats.snapshot())
 
+    def requests_per_path(request: Request) -> Response:
+        return json_response({"paths": state.stats.paths()})
+
     def stats_reset(request: Request) -> Response:
         state.stats.reset()
         return json_response(state.stats.snapshot())
@@ -95,6 +98,7 @@ def register(router: Router, state: ReplicaState) -> None:
     router.add("POST", "/_replica/reprocess", reprocess, "admin", auth="none")
     router.add("GET", "/_replica/stats", stats, "admin", auth="none")
     router.add("POST", "/_replica/stats/reset", stats_reset, "admin", auth="none")
+    router.add("GET", "/_replica/stats/paths", requests_per_path, "admin", auth="none")
     router.add("GET", "/_replica/faults", faults_get, "admin", auth="none")
     router.add("POST", "/_replica/faults", faults_post, "admin", auth="none")
     router.add("DELETE", "/_replica/faults", faults_delete, "admin", auth="none")

@@ -36,18 +36,27 @@ _CHUNK = 1 << 16
 
 
 class Stats:
-    """Requests, statuses and body bytes served, per route class."""
+    """Requests, statuses and body bytes served, per route class; and requests per method and path
+    (query string left out), to find what a client asks for more than once."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, dict[str, Any]] = {}
+        self._paths: dict[str, int] = {}
 
-    def record(self, route_class: str, status: int, sent: int) -> None:
+    def record(self, route_class: str, status: int, sent: int, path: str | None = None) -> None:
         with self._lock:
             entry = self._data.setdefault(route_class, {"requests": 0, "bytes": 0, "status": {}})
             entry["requests"] += 1
             entry["bytes"] += sent
             entry["status"][str(status)] = entry["status"].get(str(status), 0) + 1
+            if path is not None:
+                self._paths[path] = self._paths.get(path, 0) + 1
+
+    def paths(self) -> dict[str, int]:
+        """Requests per ``"<METHOD> <path>"`` since the last reset, most requested first."""
+        with self._lock:
+            return dict(sorted(self._paths.items(), key=lambda item: (-item[1], item[0])))
 
     def correct_bytes(self, route_class: str, delta: int) -> None:
         """Adjust a recorded byte count when fewer bytes went out than planned."""
@@ -65,6 +74,7 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self._data.clear()
+            self._paths.clear()
 
 
 @dataclass
@@ -145,7 +155,8 @@ def make_handler(state: ReplicaState, router: Router, origin: str
             route_class, response, truncate, delay = self._dispatch(request)
             if delay:
                 time.sleep(delay)
-            sent = self._write(response, truncate, None if route_class == "admin" else route_class)
+            sent = self._write(response, truncate, None if route_class == "admin" else route_class,
+                               f"{self.command} {path}")
             elapsed = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"{origin} {request.client} {self.command} "
                              f"{masked_target(split.path, split.query)} {response.status} "
@@ -193,7 +204,8 @@ def make_handler(state: ReplicaState, router: Router, origin: str
             except AuthError as exc:
                 raise token_invalid() from exc
 
-        def _write(self, response: Response, truncate: bool, stats_class: str | None) -> int:
+        def _write(self, response: Response, truncate: bool, stats_class: str | None,
+                   counted_path: str | None = None) -> int:
             """Send the response; stats are recorded before the body goes out, so a client
             that has read the whole body always sees its request counted."""
             length = response.length
@@ -207,7 +219,7 @@ def make_handler(state: ReplicaState, router: Router, origin: str
                 self.close_connection = True
             budget = 0 if self.command == "HEAD" else length // 2 if truncate else length
             if stats_class:
-                state.stats.record(stats_class, response.status, budget)
+                state.stats.record(stats_class, response.status, budget, counted_path)
             sent = 0
             try:
                 self.end_headers()

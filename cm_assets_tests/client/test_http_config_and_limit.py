@@ -39,3 +39,23 @@ def test_client_and_resource_log_in_with_a_credentials_file(replica, tmp_path, m
     with CarbonMapperResource(api_url=replica.api_url).get_client() as client:
         assert client.config.credentials.email == replica.email
         assert client.plume_products(plume).concentrations.values.size
+
+
+def test_clients_of_one_resource_share_one_login(replica_factory, monkeypatch):
+    """Every asset of a run makes its own client from the run's resource: one login for all."""
+    import requests
+
+    replica = replica_factory()
+    monkeypatch.delenv("CARBONMAPPER_TOKEN", raising=False)
+    monkeypatch.setenv("CARBONMAPPER_EMAIL", replica.email)
+    monkeypatch.setenv("CARBONMAPPER_PASSWORD", replica.password)
+    resource = CarbonMapperResource(api_url=replica.api_url)
+    for _ in range(3):
+        with resource.get_client() as client:
+            plume = next(client.iter_plumes(limit=1))
+            assert client.plume_products(plume).concentrations.values.size  # the Bearer works on assets
+    logins = requests.get(f"{replica.admin_url}/stats", timeout=30).json()["classes"]["auth"]["requests"]
+    assert logins == 1
+    with CarbonMapperResource(api_url=replica.api_url).get_client() as client:  # another run's resource
+        next(client.iter_plumes(limit=1))
+    assert requests.get(f"{replica.admin_url}/stats", timeout=30).json()["classes"]["auth"]["requests"] == 2

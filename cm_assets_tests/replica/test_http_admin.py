@@ -105,6 +105,23 @@ def test_stats_count_asset_bytes(twin):
     assert "admin" not in stats["classes"]
 
 
+def test_stats_count_requests_per_path(twin):
+    record = _plumes(twin, limit=1)["items"][0]
+    url = record["plume_tif"].split("?")[0].replace(twin.cdn_url, f"{twin.api_url}/catalog/asset")
+    headers = bearer(login(twin)["access"])
+    admin(twin, "POST", "/stats/reset")
+    for first in (0, 100):
+        requests.get(url, headers={**headers, "Range": f"bytes={first}-{first + 99}"},
+                     timeout=TIMEOUT).raise_for_status()
+    _plumes(twin, limit=1)
+    paths = admin(twin, "GET", "/stats/paths")["paths"]
+    asset_path = "GET " + url.removeprefix(twin.api_url.removesuffix("/api/v1"))
+    assert paths == {asset_path: 2, "GET /api/v1/catalog/plumes/annotated": 1}
+    assert list(paths) == [asset_path, "GET /api/v1/catalog/plumes/annotated"]  # most requested first
+    admin(twin, "POST", "/stats/reset")
+    assert admin(twin, "GET", "/stats/paths") == {"paths": {}}
+
+
 def test_corrupt_switch_rewrites_records_and_damages_assets(twin):
     page = _plumes(twin, limit=3, sort="asc")["items"]
     first, second, third = (r["plume_id"] for r in page)

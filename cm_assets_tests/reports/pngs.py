@@ -27,3 +27,21 @@ def assert_figure(path: Path, size: tuple[int, int], outline: bool = True) -> No
     if outline:
         red = (rgb[:, 0] > 200) & (rgb[:, 1] < 60) & (rgb[:, 2] < 60)
         assert red.sum() > 50, f"{path.name}: no outline drawn"
+
+
+def assert_timeline(path: Path, size: tuple[int, int], series: int) -> None:
+    """``size`` (width, height) in pixels; the markers of ``series`` instruments drawn, each in its
+    own colour of the tab10 cycle at 75 % opacity over white."""
+    from matplotlib import colormaps
+
+    pixels = load_png(path)
+    height, width = pixels.shape[:2]
+    assert (width, height) == size, f"{path.name}: {width}x{height}, expected {size[0]}x{size[1]}"
+    rgb = (pixels[..., :3] * 255).astype(np.int16).reshape(-1, 3)
+    drawn = []
+    for colour in colormaps["tab10"].colors:
+        blended = 0.75 * np.asarray(colour) * 255 + 0.25 * 255
+        drawn.append(int((np.abs(rgb - blended).max(axis=1) <= 6).sum()))
+    assert all(count >= 10 for count in drawn[:series]), f"{path.name}: marker pixels per colour {drawn}"
+    if series < 7:  # the next colour is unused (the 8th, grey, also matches anti-aliased text)
+        assert drawn[series] < 10, f"{path.name}: marker pixels per colour {drawn}"

@@ -10,7 +10,7 @@ import pytest
 
 from cm_assets.cli import main
 from cm_assets.reports import plots
-from cm_assets_tests.reports.pngs import assert_figure, load_png
+from cm_assets_tests.reports.pngs import assert_figure, assert_timeline, load_png
 
 FIGURE_INCHES = {"four_panel.png": (12, 3.6), "l2b_context.png": (15, 5.2), "l3a_vs_l2b.png": (10, 9)}
 
@@ -60,9 +60,12 @@ def test_source_command_writes_profile_and_timeline(cli_env, client, busy_source
     printed = capsys.readouterr().out
     out = cli_env / "reports" / "sources" / busy_source.source_name
     assert str(out / "timeline.png") in printed
-    assert_figure(out / "timeline.png", (round(10 * plots.FULL_DPI), round(3.8 * plots.FULL_DPI)), outline=False)
-    profile = json.loads((out / "profile.json").read_text())
     detail = client.get_source(busy_source.source_name)
+    instruments = {str(p.instrument or "") for p in detail.plumes
+                   if p.emission_auto is not None and p.scene_timestamp is not None}
+    assert_timeline(out / "timeline.png", (round(10 * plots.FULL_DPI), round(3.8 * plots.FULL_DPI)),
+                    series=len(instruments))
+    profile = json.loads((out / "profile.json").read_text())
     emissions = pd.Series([p.emission_auto for p in detail.plumes], dtype=float).dropna()
     assert profile["detections"] == len(detail.plumes)
     assert profile["with_emission"] == len(emissions)
