@@ -29,6 +29,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import requests
 from dagster import AssetKey, DagsterInstance
 
@@ -39,6 +40,7 @@ from cm_assets.defs.catalog.assets import catalog_path
 from cm_assets.defs.storage import Storage
 from cm_assets.demo import range_tags, replica_today
 from cm_assets.replica.process import ReplicaProcess
+from cm_assets.warehouse.db import load_spatial
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.schema import conform
 from cm_assets.warehouse.sql import run_query
@@ -140,6 +142,21 @@ def bench_queries(database: Path) -> dict[str, float]:
     return {name: _median_s(lambda: run_query(database, query)) for name, query in QUERIES.items()}
 
 
+def bench_queries_ab(database: Path, other: Path) -> dict[str, tuple[float, float]]:
+    """Median latency of each query on ``database`` (A) and ``other`` (B), alternating A B per run,
+    every run on a fresh read-only connection."""
+    out = {}
+    for name, query in QUERIES.items():
+        times: dict[Path, list[float]] = {database: [], other: []}
+        for _ in range(RUNS):
+            for path, runs in times.items():
+                started = time.perf_counter()
+                run_query(path, query)
+                runs.append(time.perf_counter() - started)
+        out[name] = (statistics.median(times[database]), statistics.median(times[other]))
+    return out
+
+
 def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
     """Re-materialize the busiest day's catalog file (same rows, a new file) and refresh."""
     store = Storage(str(root))
@@ -157,6 +174,43 @@ def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
     for _ in range(RUNS):
         one()
     return statistics.median(times), day, rows
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def profile_reader(database: Path, query: str = QUERIES["count plumes"]) -> dict[str, float]:
+    """Where a fresh read-only connection's time goes (median of ``RUNS``, ms): a new DuckDB
+    instance, attaching the file, binding the first table, the query (cold: first read of its
+    blocks) and the same query again (warm); plus loading spatial and, after it, the first
+    touch of a table with an R-tree (its index is loaded then)."""
+    steps: dict[str, list[float]] = {}
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        con = duckdb.connect(":memory:", config={"allow_unsigned_extensions": "true"})
+        steps.setdefault("new instance", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute(f"ATTACH '{database}' AS w (READ_ONLY)")
+        con.execute("USE w")
+        steps.setdefault("attach", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute("SELECT * FROM plumes LIMIT 0").fetchall()
+        steps.setdefault("bind plumes", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute(query).fetchall()
+        steps.setdefault("query (cold)", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute(query).fetchall()
+        steps.setdefault("query (warm)", []).append(_ms(started))
+        started = time.perf_counter()
+        load_spatial(con)
+        steps.setdefault("load spatial", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute("SELECT count(*) FROM sources").fetchall()
+        steps.setdefault("first touch of an R-tree table (sources)", []).append(_ms(started))
+        con.close()
+    return {name: statistics.median(times) for name, times in steps.items()}
 
 
 def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool,
@@ -292,15 +346,28 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--no-docs", action="store_true")
     parser.add_argument("--warehouse-only", type=Path, default=None,
                         help="data root of an earlier full run: only the one-day refresh and the queries")
+    parser.add_argument("--compare-db", type=Path, default=None,
+                        help="with --warehouse-only: run the queries alternately on this DuckDB file too "
+                             "(e.g. one built by an earlier version)")
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
     args = parser.parse_args(argv)
     if args.warehouse_only:
         database = args.warehouse_only / "cm.duckdb"
+        print(f"load average before: {os.getloadavg()[0]:.1f}")
         refresh_s, day, rows = bench_one_day_refresh(args.warehouse_only, database)
         print(f"| warehouse refresh after a one-day change ({day}, {rows} plumes re-read; median of {RUNS}) "
               f"| {refresh_s * 1000:,.0f} ms |")
-        for name, seconds in bench_queries(database).items():
-            print(f"| query: {name} (median of {RUNS}, new read-only connection) | {seconds * 1000:,.0f} ms |")
+        if args.compare_db:
+            for name, (mine, other) in bench_queries_ab(database, args.compare_db).items():
+                print(f"| query: {name} (median of {RUNS}, new read-only connection; A B alternating: "
+                      f"this file / {args.compare_db.name}) | {mine * 1000:,.0f} ms / {other * 1000:,.0f} ms |")
+        else:
+            for name, seconds in bench_queries(database).items():
+                print(f"| query: {name} (median of {RUNS}, new read-only connection) | {seconds * 1000:,.0f} ms |")
+        for step, ms in profile_reader(database).items():
+            print(f"| fresh read-only connection, {step} (median of {RUNS}) | {ms:,.1f} ms |")
+        print(f"| DuckDB file | {_mib(database.stat().st_size)} |")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
         return 0
     with tempfile.TemporaryDirectory(prefix="graph-bench-") as tmp:
         work = args.work or Path(tmp)
