@@ -43,6 +43,7 @@ from cm_assets.replica.process import ReplicaProcess
 from cm_assets.warehouse.db import load_spatial
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.schema import conform
+from cm_assets.warehouse.snapshot import standby_path
 from cm_assets.warehouse.sql import run_query
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
@@ -157,23 +158,44 @@ def bench_queries_ab(database: Path, other: Path) -> dict[str, tuple[float, floa
     return out
 
 
-def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
-    """Re-materialize the busiest day's catalog file (same rows, a new file) and refresh."""
-    store = Storage(str(root))
+def _busiest_day(database: Path) -> tuple[str, int]:
     _, ((day, rows),) = run_query(database, "SELECT observation_day, count(*) FROM plumes "
                                             "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
+    return day, rows
 
-    def one() -> None:
-        store.write_parquet(conform(store.read_parquet(catalog_path(day)), "plumes"), catalog_path(day))
-        started = time.perf_counter()
-        done = refresh_warehouse(database, store)
-        times.append(time.perf_counter() - started)
-        assert done.changes["plumes"].ingested == 1 and not done.rebuilt, done
 
-    times: list[float] = []
-    for _ in range(RUNS):
-        one()
-    return statistics.median(times), day, rows
+def _one_day_refresh(store: Storage, database: Path, day: str, copy: bool = False) -> float:
+    """Re-materialize ``day``'s catalog file (same rows, a new file) and refresh; with ``copy``,
+    the standby is dropped first, so the writer copies the published file instead."""
+    store.write_parquet(conform(store.read_parquet(catalog_path(day)), "plumes"), catalog_path(day))
+    if copy:
+        standby_path(database).unlink(missing_ok=True)
+    started = time.perf_counter()
+    done = refresh_warehouse(database, store)
+    seconds = time.perf_counter() - started
+    assert done.changes["plumes"].ingested == 1 and not done.rebuilt, done
+    return seconds
+
+
+def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
+    """The busiest day re-materialized and the warehouse refreshed (median of ``RUNS``, after one
+    refresh that leaves a standby one refresh behind, as in steady state)."""
+    store = Storage(str(root))
+    day, rows = _busiest_day(database)
+    _one_day_refresh(store, database, day)
+    return statistics.median(_one_day_refresh(store, database, day) for _ in range(RUNS)), day, rows
+
+
+def bench_refresh_ab(root: Path, database: Path, pairs: int) -> dict[str, list[float]]:
+    """The one-day refresh updating the standby (A) and copying the published file (B), alternating."""
+    store = Storage(str(root))
+    day, _ = _busiest_day(database)
+    out: dict[str, list[float]] = {"standby": [], "copy": []}
+    _one_day_refresh(store, database, day)
+    for _ in range(pairs):
+        for label, runs in out.items():
+            runs.append(_one_day_refresh(store, database, day, copy=label == "copy"))
+    return out
 
 
 def _ms(started: float) -> float:
@@ -346,6 +368,8 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--no-docs", action="store_true")
     parser.add_argument("--warehouse-only", type=Path, default=None,
                         help="data root of an earlier full run: only the one-day refresh and the queries")
+    parser.add_argument("--refresh-ab", type=int, default=0, metavar="PAIRS",
+                        help="with --warehouse-only: A/B pairs of the one-day refresh, standby updated vs copy")
     parser.add_argument("--compare-db", type=Path, default=None,
                         help="with --warehouse-only: run the queries alternately on this DuckDB file too "
                              "(e.g. one built by an earlier version)")
@@ -357,6 +381,12 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
         refresh_s, day, rows = bench_one_day_refresh(args.warehouse_only, database)
         print(f"| warehouse refresh after a one-day change ({day}, {rows} plumes re-read; median of {RUNS}) "
               f"| {refresh_s * 1000:,.0f} ms |")
+        if args.refresh_ab:
+            ab = bench_refresh_ab(args.warehouse_only, database, args.refresh_ab)
+            runs = ", ".join(f"{a * 1000:,.0f}/{b * 1000:,.0f}" for a, b in zip(ab["standby"], ab["copy"]))
+            print(f"| one-day refresh, standby updated / published file copied (A B pairs: {runs} ms) "
+                  f"| median {statistics.median(ab['standby']) * 1000:,.0f} ms / "
+                  f"{statistics.median(ab['copy']) * 1000:,.0f} ms |")
         if args.compare_db:
             for name, (mine, other) in bench_queries_ab(database, args.compare_db).items():
                 print(f"| query: {name} (median of {RUNS}, new read-only connection; A B alternating: "

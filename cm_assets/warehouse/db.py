@@ -48,7 +48,14 @@ def connect(database: str | os.PathLike = ":memory:", read_only: bool = False,
     read-only open does not wait for a lock."""
     config = {"extension_directory": _extension_directory(), "autoinstall_known_extensions": "false",
               "autoload_known_extensions": "false", "allow_unsigned_extensions": "true"}
-    con = duckdb.connect(str(database), read_only=read_only, config=config)
+    try:
+        con = duckdb.connect(str(database), read_only=read_only, config=config)
+    except duckdb.IOException as error:
+        # a reader that opened a file the moment it was retired from publication may find the
+        # writer already updating it: the name now points at the newer file, open that
+        if not (read_only and "Could not set lock" in str(error)):
+            raise
+        con = duckdb.connect(str(database), read_only=read_only, config=config)
     con.execute(f"SET home_directory = '{_extension_directory()}'")
     if spatial:
         load_spatial(con)

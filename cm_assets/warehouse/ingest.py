@@ -138,6 +138,24 @@ def _load_rows(con, table: str, files: dict[str, str]) -> None:
                 [table, list(files), list(files.values())])
 
 
+def manifest(con, catalog: str | None = None) -> set[tuple[str, str, str]]:
+    """(table, file, version) of every file ingested into ``catalog`` (default: the current one)."""
+    prefix = f"{catalog}." if catalog else ""
+    return set(con.execute(f"SELECT tbl, file, version FROM {prefix}{META}.manifest").fetchall())
+
+
+def changes_between(before: set[tuple[str, str, str]], after: set[tuple[str, str, str]]) -> dict[str, TableChange]:
+    """What turning manifest ``before`` into ``after`` re-read and dropped, per table."""
+    def files(entries: set, table: str) -> set:
+        return {(f, v) for t, f, v in entries if t == table}
+    changes = {}
+    for table in TABLE_FILES:
+        old, new = files(before, table), files(after, table)
+        changes[table] = TableChange(ingested=len(new - old),
+                                     dropped=len({f for f, _ in old - new}))
+    return changes
+
+
 def sync_tables(con, storage: Storage) -> dict[str, TableChange]:
     """Bring every table up to date with the files under ``storage`` (call inside a transaction).
     Unchanged files are not read."""

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from cm_assets.defs.storage import Storage
 from cm_assets.warehouse.db import connect
-from cm_assets.warehouse.ingest import (TableChange, create_indexes, create_layout, has_current_layout,
-                                        layout_version, sync_tables)
-from cm_assets.warehouse.snapshot import next_snapshot
+from cm_assets.warehouse.ingest import (TableChange, changes_between, create_indexes, create_layout,
+                                        has_current_layout, layout_version, manifest, sync_tables)
+from cm_assets.warehouse.snapshot import next_snapshot, restart_from_published
 from cm_assets.warehouse.views import ENRICHED_SELECT, create_views, row_counts, update_enriched
 
 LAYOUT = layout_version(ENRICHED_SELECT)
@@ -60,14 +60,32 @@ def _writer(draft: Path):
     return con
 
 
-def _open_draft(draft: Path):
-    """The draft, or a new empty file in its place when its layout is missing or outdated."""
+def _open_draft(database: Path, draft: Path):
+    """The draft; else (its layout is missing or outdated) a copy of the published file; else a
+    new empty file in its place. Also returns whether that is the new empty file."""
     con = _writer(draft)
     if has_current_layout(con, LAYOUT):
         return con, False
     con.close()
+    if restart_from_published(database, draft):  # the standby predates a rebuild
+        con = _writer(draft)
+        if has_current_layout(con, LAYOUT):
+            return con, False
+        con.close()
     draft.unlink(missing_ok=True)
     return _writer(draft), True
+
+
+def _published_manifest(con, database: Path, rebuilt: bool) -> set | None:
+    """The manifest of the published file (the draft may be the standby, one refresh behind it),
+    so that a refresh reports what changed since the last publication; None after a rebuild."""
+    if rebuilt or not database.exists():
+        return None
+    con.execute(f"ATTACH '{database}' AS published (READ_ONLY)")
+    try:
+        return manifest(con, "published")
+    finally:
+        con.execute("DETACH published")
 
 
 def refresh_warehouse(database: str | os.PathLike, storage: Storage,
@@ -76,11 +94,14 @@ def refresh_warehouse(database: str | os.PathLike, storage: Storage,
     atomically; readers of the previous file are never blocked."""
     started = time.perf_counter()
     with next_snapshot(database, log=log) as draft:
-        con, rebuilt = _open_draft(draft)
+        con, rebuilt = _open_draft(Path(database), draft)
         if not storage.is_local:
             con.register_filesystem(storage.fs)  # DuckDB reads the remote files through fsspec
         try:
+            before = _published_manifest(con, Path(database), rebuilt)
             changes = update(con, storage, rebuilt)
+            if before is not None:
+                changes = changes_between(before, manifest(con))
             counts = row_counts(con)
             con.execute("CHECKPOINT")
         finally:

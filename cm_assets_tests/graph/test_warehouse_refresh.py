@@ -4,6 +4,7 @@ readers never blocked (a reader process loops while the writer refreshes)."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
@@ -23,11 +24,11 @@ from cm_assets.warehouse.db import connect, load_spatial
 from cm_assets.warehouse.ingest import RTREE_TABLES
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.schema import conform
-from cm_assets.warehouse.snapshot import next_snapshot
+from cm_assets.warehouse.snapshot import next_snapshot, standby_path
 from cm_assets.warehouse.views import ENRICHED_SELECT
 from cm_assets.warehouse.sql import run_query
 from cm_assets_tests.graph.samples import catalog, payload
-from cm_assets_tests.graph.warehouse_reader import read_loop
+from cm_assets_tests.graph.warehouse_reader import hold, read_loop
 
 SUFFIXES = "ABCDEFGH"
 
@@ -202,6 +203,47 @@ def test_plumes_enriched_follows_every_change(tmp_path):
         assert enriched_drift(database) == 0
     assert run_query(database, "SELECT plume_id FROM plumes_enriched WHERE source_name IS NOT NULL")[1] == [
         ("tan20261003t181625c77s4001-B",)]
+
+
+def inode(path) -> int:
+    return os.stat(path).st_ino
+
+
+def test_the_writer_updates_the_standby_unless_a_reader_holds_it(tmp_path):
+    store, database = Storage(str(tmp_path)), tmp_path / "cm.duckdb"
+    write_day(store, "2026-10-01", 2)
+    refresh_warehouse(database, store)
+    write_day(store, "2026-10-02", 1)
+    refresh_warehouse(database, store)                   # the first publication becomes the standby
+    standby = standby_path(database)
+    previous, retired = inode(standby), inode(database)
+    write_day(store, "2026-10-03", 1)
+    done = refresh_warehouse(database, store)
+    assert inode(database) == previous and inode(standby) == retired  # updated in place, no copy
+    # one refresh behind, the standby re-read two days; the refresh reports what changed since
+    # the last publication: one day
+    assert done.changes["plumes"].ingested == 1 and done.counts["plumes"] == 4
+
+    # a long reader (another process: POSIX locks belong to a process) of this publication...
+    spawn = multiprocessing.get_context("spawn")
+    ready, release, out = spawn.Event(), spawn.Event(), spawn.Queue()
+    reader = spawn.Process(target=hold, args=(str(database), ready, release, out))
+    reader.start()
+    try:
+        assert ready.wait(timeout=120)
+        write_day(store, "2026-10-04", 1)
+        refresh_warehouse(database, store)               # ...which is now the standby
+        held = inode(standby)
+        write_day(store, "2026-10-05", 1)
+        again = refresh_warehouse(database, store)       # the standby is held: a copy instead
+        assert inode(database) != held and again.counts["plumes"] == 6
+        release.set()
+        assert out.get(timeout=120) == (4, 4)            # its snapshot, intact
+    finally:
+        release.set()
+        reader.join(timeout=60)
+    assert plumes_by_day(database) == {"2026-10-01": 2, "2026-10-02": 1, "2026-10-03": 1,
+                                       "2026-10-04": 1, "2026-10-05": 1}
 
 
 def test_readers_are_never_blocked_during_20_refreshes(tmp_path):
