@@ -56,7 +56,7 @@ QUERIES = {
     "within 100 km (spatial, distance only: full scan)":
         "SELECT count(*) FROM plumes "
         "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
-    "within 100 km (R-tree box, then distance)":
+    "within 100 km (ST_Intersects box, then distance)":
         "SELECT count(*) FROM (SELECT * FROM plumes WHERE "
         "ST_Intersects(geometry, ST_MakeEnvelope(-104.99, 31.09, -102.81, 32.91))) "
         "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
@@ -66,7 +66,7 @@ QUERIES = {
     "duplicate ids": "SELECT plume_id FROM plumes GROUP BY 1 HAVING count(*) > 1",
     "plumes_enriched top 10": "SELECT plume_id, source_name FROM plumes_enriched "
                               "ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
-    "bbox (R-tree)": "SELECT count(*) FROM plumes "
+    "bbox (ST_Intersects on geometry)": "SELECT count(*) FROM plumes "
                      "WHERE ST_Intersects(geometry, ST_MakeEnvelope(-104.5, 31.0, -101.5, 33.5))",
     "bbox (lon/lat columns)": "SELECT count(*) FROM plumes "
                               "WHERE lon BETWEEN -104.5 AND -101.5 AND lat BETWEEN 31.0 AND 33.5",
