@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from cm_assets.defs.storage import Storage
 from cm_assets.warehouse.db import connect
 from cm_assets.warehouse.ingest import (TableChange, changes_between, create_indexes, create_layout,
@@ -81,9 +83,12 @@ def _published_manifest(con, database: Path, rebuilt: bool) -> set | None:
     so that a refresh reports what changed since the last publication; None after a rebuild."""
     if rebuilt or not database.exists():
         return None
-    con.execute(f"ATTACH '{database}' AS published (READ_ONLY)")
+    quoted = str(database).replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS published (READ_ONLY)")
     try:
         return manifest(con, "published")
+    except duckdb.CatalogException:  # a published file of another layout: report the sync's changes
+        return None
     finally:
         con.execute("DETACH published")
 

@@ -82,6 +82,10 @@ def test_a_new_layout_rebuilds_from_the_files(tmp_path):
     con.close()
     again = refresh_warehouse(database, store)
     assert again.rebuilt and again.counts["plumes"] == 2
+    # the standby now holds the older layout: the next writer copies the published file instead
+    write_day(store, "2026-10-02", 1)
+    after = refresh_warehouse(database, store)
+    assert not after.rebuilt and after.counts["plumes"] == 3 and after.changes["plumes"].ingested == 1
 
 
 def test_a_failed_refresh_publishes_nothing(tmp_path):
