@@ -14,7 +14,7 @@ DERIVED_VIEWS: dict[str, str] = {
 }
 
 ENRICHED = "plumes_enriched"
-ENRICHED_SELECT = """
+_ENRICHED = """
         SELECT p.*,
                pp.mask_pixels, pp.max_enhancement, pp.outline_area_m2, pp.emission_recomputed,
                pp.emission_ratio, pp.missing_assets, pp.geometry AS outline,
@@ -23,10 +23,18 @@ ENRICHED_SELECT = """
                ps.source_name, ss.site_emission, ss.cm_persistence, ss.persistence_recomputed,
                ss.detections AS source_detections
         FROM plumes p
-        LEFT JOIN plume_products pp USING (plume_id)
-        LEFT JOIN scene_crops sc USING (plume_id)
-        LEFT JOIN plume_sources ps USING (plume_id)
+        LEFT JOIN {plume_products} pp USING (plume_id)
+        LEFT JOIN {scene_crops} sc USING (plume_id)
+        LEFT JOIN {plume_sources} ps USING (plume_id)
         LEFT JOIN source_stats ss USING (source_name)"""
+_PER_PLUME = ("plume_products", "scene_crops", "plume_sources")
+ENRICHED_SELECT = _ENRICHED.format(**{t: t for t in _PER_PLUME})
+# the same for the plumes of the days ``$days`` only: the per-plume tables are cut down to those
+# plumes first (a semi-join), so the joins do not hash every row of plume_sources for one day
+_OF_DAYS = ("(SELECT * FROM {} WHERE plume_id IN "
+            "(SELECT plume_id FROM plumes WHERE list_contains($days, observation_day)))")
+ENRICHED_FOR_DAYS = (_ENRICHED.format(**{t: _OF_DAYS.format(t) for t in _PER_PLUME})
+                     + " WHERE list_contains($days, p.observation_day)")
 
 # a plume's products and crop are filed under its own observation day: a change of these tables'
 # day D changes the enriched rows of day D only; the single-file tables can change any row
@@ -57,8 +65,7 @@ def update_enriched(con, changes: dict[str, TableChange], rebuilt: bool) -> None
     days = sorted(set().union(*(changes[t].days for t in ENRICHED_BY_DAY)))
     if days:
         con.execute(f"DELETE FROM {ENRICHED} WHERE list_contains(?, observation_day)", [days])
-        con.execute(f"INSERT INTO {ENRICHED} {ENRICHED_SELECT} WHERE list_contains(?, p.observation_day)",
-                    [days])
+        con.execute(f"INSERT INTO {ENRICHED} {ENRICHED_FOR_DAYS}", {"days": days})
 
 
 def row_counts(con) -> dict[str, int]:
