@@ -29,6 +29,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import requests
 from dagster import AssetKey, DagsterInstance
 
@@ -39,8 +40,10 @@ from cm_assets.storage.layout import catalog_day
 from cm_assets.storage.store import Storage
 from cm_assets.demo import range_tags, replica_today
 from cm_assets.replica.process import ReplicaProcess
+from cm_assets.warehouse.db import load_spatial
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.schema import conform
+from cm_assets.warehouse.snapshot import standby_path
 from cm_assets.warehouse.sql import run_query
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
@@ -53,7 +56,7 @@ QUERIES = {
     "within 100 km (spatial, distance only: full scan)":
         "SELECT count(*) FROM plumes "
         "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
-    "within 100 km (R-tree box, then distance)":
+    "within 100 km (ST_Intersects box, then distance)":
         "SELECT count(*) FROM (SELECT * FROM plumes WHERE "
         "ST_Intersects(geometry, ST_MakeEnvelope(-104.99, 31.09, -102.81, 32.91))) "
         "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
@@ -63,7 +66,7 @@ QUERIES = {
     "duplicate ids": "SELECT plume_id FROM plumes GROUP BY 1 HAVING count(*) > 1",
     "plumes_enriched top 10": "SELECT plume_id, source_name FROM plumes_enriched "
                               "ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
-    "bbox (R-tree)": "SELECT count(*) FROM plumes "
+    "bbox (ST_Intersects on geometry)": "SELECT count(*) FROM plumes "
                      "WHERE ST_Intersects(geometry, ST_MakeEnvelope(-104.5, 31.0, -101.5, 33.5))",
     "bbox (lon/lat columns)": "SELECT count(*) FROM plumes "
                               "WHERE lon BETWEEN -104.5 AND -101.5 AND lat BETWEEN 31.0 AND 33.5",
@@ -140,23 +143,96 @@ def bench_queries(database: Path) -> dict[str, float]:
     return {name: _median_s(lambda: run_query(database, query)) for name, query in QUERIES.items()}
 
 
-def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
-    """Re-materialize the busiest day's catalog file (same rows, a new file) and refresh."""
-    store = Storage(str(root))
+def bench_queries_ab(database: Path, other: Path) -> dict[str, tuple[float, float]]:
+    """Median latency of each query on ``database`` (A) and ``other`` (B), alternating A B per run,
+    every run on a fresh read-only connection."""
+    out = {}
+    for name, query in QUERIES.items():
+        times: dict[Path, list[float]] = {database: [], other: []}
+        for _ in range(RUNS):
+            for path, runs in times.items():
+                started = time.perf_counter()
+                run_query(path, query)
+                runs.append(time.perf_counter() - started)
+        out[name] = (statistics.median(times[database]), statistics.median(times[other]))
+    return out
+
+
+def _busiest_day(database: Path) -> tuple[str, int]:
     _, ((day, rows),) = run_query(database, "SELECT observation_day, count(*) FROM plumes "
                                             "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
+    return day, rows
 
-    def one() -> None:
-        store.write_parquet(conform(store.read_parquet(catalog_day(day)), "plumes"), catalog_day(day))
-        started = time.perf_counter()
-        done = refresh_warehouse(database, store)
-        times.append(time.perf_counter() - started)
-        assert done.changes["plumes"].ingested == 1 and not done.rebuilt, done
 
-    times: list[float] = []
+def _one_day_refresh(store: Storage, database: Path, day: str, copy: bool = False) -> float:
+    """Re-materialize ``day``'s catalog file (same rows, a new file) and refresh; with ``copy``,
+    the standby is dropped first, so the writer copies the published file instead."""
+    store.write_parquet(conform(store.read_parquet(catalog_day(day)), "plumes"), catalog_day(day))
+    if copy:
+        standby_path(database).unlink(missing_ok=True)
+    started = time.perf_counter()
+    done = refresh_warehouse(database, store)
+    seconds = time.perf_counter() - started
+    assert done.changes["plumes"].ingested == 1 and not done.rebuilt, done
+    return seconds
+
+
+def bench_one_day_refresh(root: Path, database: Path) -> tuple[float, str, int]:
+    """The busiest day re-materialized and the warehouse refreshed (median of ``RUNS``, after one
+    refresh that leaves a standby one refresh behind, as in steady state)."""
+    store = Storage(str(root))
+    day, rows = _busiest_day(database)
+    _one_day_refresh(store, database, day)
+    return statistics.median(_one_day_refresh(store, database, day) for _ in range(RUNS)), day, rows
+
+
+def bench_refresh_ab(root: Path, database: Path, pairs: int) -> dict[str, list[float]]:
+    """The one-day refresh updating the standby (A) and copying the published file (B), alternating."""
+    store = Storage(str(root))
+    day, _ = _busiest_day(database)
+    out: dict[str, list[float]] = {"standby": [], "copy": []}
+    _one_day_refresh(store, database, day)
+    for _ in range(pairs):
+        for label, runs in out.items():
+            runs.append(_one_day_refresh(store, database, day, copy=label == "copy"))
+    return out
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def profile_reader(database: Path, query: str = QUERIES["count plumes"]) -> dict[str, float]:
+    """Where a fresh read-only connection's time goes (median of ``RUNS``, ms): a new DuckDB
+    instance, attaching the file, binding the first table, the query (cold: first read of its
+    blocks) and the same query again (warm); plus loading spatial and, after it, the first
+    touch of a table with an R-tree (its index is loaded then)."""
+    steps: dict[str, list[float]] = {}
     for _ in range(RUNS):
-        one()
-    return statistics.median(times), day, rows
+        started = time.perf_counter()
+        con = duckdb.connect(":memory:", config={"allow_unsigned_extensions": "true"})
+        steps.setdefault("new instance", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute(f"ATTACH '{database}' AS w (READ_ONLY)")
+        con.execute("USE w")
+        steps.setdefault("attach", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute("SELECT * FROM plumes LIMIT 0").fetchall()
+        steps.setdefault("bind plumes", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute(query).fetchall()
+        steps.setdefault("query (cold)", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute(query).fetchall()
+        steps.setdefault("query (warm)", []).append(_ms(started))
+        started = time.perf_counter()
+        load_spatial(con)
+        steps.setdefault("load spatial", []).append(_ms(started))
+        started = time.perf_counter()
+        con.execute("SELECT count(*) FROM sources").fetchall()
+        steps.setdefault("first touch of an R-tree table (sources)", []).append(_ms(started))
+        con.close()
+    return {name: statistics.median(times) for name, times in steps.items()}
 
 
 def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool,
@@ -292,15 +368,36 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--no-docs", action="store_true")
     parser.add_argument("--warehouse-only", type=Path, default=None,
                         help="data root of an earlier full run: only the one-day refresh and the queries")
+    parser.add_argument("--refresh-ab", type=int, default=0, metavar="PAIRS",
+                        help="with --warehouse-only: A/B pairs of the one-day refresh, standby updated vs copy")
+    parser.add_argument("--compare-db", type=Path, default=None,
+                        help="with --warehouse-only: run the queries alternately on this DuckDB file too "
+                             "(e.g. one built by an earlier version)")
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
     args = parser.parse_args(argv)
     if args.warehouse_only:
         database = args.warehouse_only / "cm.duckdb"
+        print(f"load average before: {os.getloadavg()[0]:.1f}")
         refresh_s, day, rows = bench_one_day_refresh(args.warehouse_only, database)
         print(f"| warehouse refresh after a one-day change ({day}, {rows} plumes re-read; median of {RUNS}) "
               f"| {refresh_s * 1000:,.0f} ms |")
-        for name, seconds in bench_queries(database).items():
-            print(f"| query: {name} (median of {RUNS}, new read-only connection) | {seconds * 1000:,.0f} ms |")
+        if args.refresh_ab:
+            ab = bench_refresh_ab(args.warehouse_only, database, args.refresh_ab)
+            runs = ", ".join(f"{a * 1000:,.0f}/{b * 1000:,.0f}" for a, b in zip(ab["standby"], ab["copy"]))
+            print(f"| one-day refresh, standby updated / published file copied (A B pairs: {runs} ms) "
+                  f"| median {statistics.median(ab['standby']) * 1000:,.0f} ms / "
+                  f"{statistics.median(ab['copy']) * 1000:,.0f} ms |")
+        if args.compare_db:
+            for name, (mine, other) in bench_queries_ab(database, args.compare_db).items():
+                print(f"| query: {name} (median of {RUNS}, new read-only connection; A B alternating: "
+                      f"this file / {args.compare_db.name}) | {mine * 1000:,.0f} ms / {other * 1000:,.0f} ms |")
+        else:
+            for name, seconds in bench_queries(database).items():
+                print(f"| query: {name} (median of {RUNS}, new read-only connection) | {seconds * 1000:,.0f} ms |")
+        for step, ms in profile_reader(database).items():
+            print(f"| fresh read-only connection, {step} (median of {RUNS}) | {ms:,.1f} ms |")
+        print(f"| DuckDB file | {_mib(database.stat().st_size)} |")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
         return 0
     with tempfile.TemporaryDirectory(prefix="graph-bench-") as tmp:
         work = args.work or Path(tmp)

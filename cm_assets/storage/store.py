@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import posixpath
@@ -59,6 +60,12 @@ class Storage:
         """URI -> version of every file matching ``pattern``: size, the object store's ETag or the
         modification time, and the inode locally; a write publishing a new file under the name
         (atomic rename) changes it."""
+        if self.is_local:  # the same versions as fsspec's, without its per-file overhead (3,800 days)
+            out = {}
+            for path in glob.glob(os.path.join(self._base, pattern)):
+                stat = os.stat(path)
+                out[path] = f"{stat.st_size}:{stat.st_mtime}:{stat.st_ino}"
+            return out
         base = self._base.rstrip("/") + "/"
         found = self.fs.glob(self._full(pattern), detail=True)
         out = {}

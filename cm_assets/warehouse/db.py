@@ -30,13 +30,33 @@ def _extension_directory() -> str:
     return str(path)
 
 
-def connect(database: str | os.PathLike = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open ``database`` with spatial loaded; never downloads anything. Readers pass
-    ``read_only=True``: the writer never holds the published file (see ``snapshot``), so a read-only
-    open does not wait for a lock."""
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the spatial extension (ST_* functions, R-tree indexes) from its registry package."""
+    con.load_extension(str(spatial_extension_path()))
+
+
+def needs_spatial(error: Exception) -> bool:
+    """Whether ``error`` is DuckDB refusing a function that the spatial extension provides."""
+    return isinstance(error, duckdb.CatalogException) and "spatial extension" in str(error)
+
+
+def connect(database: str | os.PathLike = ":memory:", read_only: bool = False,
+            spatial: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open ``database``, with spatial loaded unless ``spatial=False`` (GEOMETRY is a core type;
+    only ST_* functions and R-tree indexes need the extension); never downloads anything. Readers
+    pass ``read_only=True``: the writer never holds the published file (see ``snapshot``), so a
+    read-only open does not wait for a lock."""
     config = {"extension_directory": _extension_directory(), "autoinstall_known_extensions": "false",
               "autoload_known_extensions": "false", "allow_unsigned_extensions": "true"}
-    con = duckdb.connect(str(database), read_only=read_only, config=config)
+    try:
+        con = duckdb.connect(str(database), read_only=read_only, config=config)
+    except duckdb.IOException as error:
+        # a reader that opened a file the moment it was retired from publication may find the
+        # writer already updating it: the name now points at the newer file, open that
+        if not (read_only and "Could not set lock" in str(error)):
+            raise
+        con = duckdb.connect(str(database), read_only=read_only, config=config)
     con.execute(f"SET home_directory = '{_extension_directory()}'")
-    con.load_extension(str(spatial_extension_path()))
+    if spatial:
+        load_spatial(con)
     return con

@@ -32,8 +32,11 @@ PARTITION_COLUMN: dict[str, str] = {
 }
 
 # R-tree on the primary geometry: ST_Intersects/ST_Within against a constant geometry reads a few
-# index nodes instead of testing every row (DuckDB uses it on the table, not through a view)
-RTREE_TABLES = ("plumes", "plume_products", "scene_crops", "sources", "source_stats")
+# index nodes instead of testing every row (DuckDB uses it on the table, not through a view).
+# Not on ``plumes``: its geometries are points whose box is the ``lon``/``lat`` columns, and a
+# reader pays for loading the index on first touch of the table (~20 ms at 100k plumes, more than
+# a box scan of the two columns costs), the writer for maintaining and re-serializing it.
+RTREE_TABLES = ("plume_products", "scene_crops", "sources", "source_stats")
 
 # files read by one scan: bounds the writer's memory when a rebuild reads thousands of days
 FILES_PER_SCAN = 500
@@ -45,29 +48,31 @@ class TableChange:
 
     ingested: int  # files (re)read
     dropped: int   # files whose old rows were deleted (replaced or gone)
+    days: frozenset[str] = frozenset()  # days of those files (per-day tables)
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def layout_version() -> str:
-    """Hash of the stored layout: a file with another layout is rebuilt from scratch."""
-    text = json.dumps([TABLES, TABLE_FILES, PARTITION_COLUMN, RTREE_TABLES], sort_keys=True)
+def layout_version(*derived: str) -> str:
+    """Hash of the stored layout (and of the SQL of the ``derived`` tables built from it): a file
+    with another layout is rebuilt from scratch."""
+    text = json.dumps([TABLES, TABLE_FILES, PARTITION_COLUMN, RTREE_TABLES, *derived], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def has_current_layout(con) -> bool:
-    """Whether the catalog of ``con`` was created by this layout."""
+def has_current_layout(con, version: str) -> bool:
+    """Whether the catalog of ``con`` was created by the layout ``version``."""
     found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                         "AND schema_name = ? AND table_name = 'meta'", [META]).fetchone()[0]
     if not found:
         return False
     stored = con.execute(f"SELECT value FROM {META}.meta WHERE key = 'layout'").fetchone()
-    return stored is not None and stored[0] == layout_version()
+    return stored is not None and stored[0] == version
 
 
-def create_layout(con) -> None:
+def create_layout(con, version: str) -> None:
     """The empty tables and the bookkeeping tables (on an empty catalog); ``create_indexes`` once
     they are filled (a bulk-built R-tree is faster and smaller than one grown row by row)."""
     for table in TABLE_FILES:
@@ -76,7 +81,7 @@ def create_layout(con) -> None:
     con.execute(f"CREATE SCHEMA {META}")
     con.execute(f"CREATE TABLE {META}.manifest (tbl VARCHAR, file VARCHAR, version VARCHAR)")
     con.execute(f"CREATE TABLE {META}.meta (key VARCHAR, value VARCHAR)")
-    con.execute(f"INSERT INTO {META}.meta VALUES ('layout', ?)", [layout_version()])
+    con.execute(f"INSERT INTO {META}.meta VALUES ('layout', ?)", [version])
 
 
 def create_indexes(con) -> None:
@@ -119,6 +124,24 @@ def _load_rows(con, table: str, files: dict[str, str]) -> None:
                 [table, list(files), list(files.values())])
 
 
+def manifest(con, catalog: str | None = None) -> set[tuple[str, str, str]]:
+    """(table, file, version) of every file ingested into ``catalog`` (default: the current one)."""
+    prefix = f"{catalog}." if catalog else ""
+    return set(con.execute(f"SELECT tbl, file, version FROM {prefix}{META}.manifest").fetchall())
+
+
+def changes_between(before: set[tuple[str, str, str]], after: set[tuple[str, str, str]]) -> dict[str, TableChange]:
+    """What turning manifest ``before`` into ``after`` re-read and dropped, per table."""
+    def files(entries: set, table: str) -> set:
+        return {(f, v) for t, f, v in entries if t == table}
+    changes = {}
+    for table in TABLE_FILES:
+        old, new = files(before, table), files(after, table)
+        changes[table] = TableChange(ingested=len(new - old),
+                                     dropped=len({f for f, _ in old - new}))
+    return changes
+
+
 def sync_tables(con, storage: Storage) -> dict[str, TableChange]:
     """Bring every table up to date with the files under ``storage`` (call inside a transaction).
     Unchanged files are not read."""
@@ -133,5 +156,6 @@ def sync_tables(con, storage: Storage) -> dict[str, TableChange]:
         items = list(fresh.items())
         for start in range(0, len(items), FILES_PER_SCAN):
             _load_rows(con, table, dict(items[start:start + FILES_PER_SCAN]))
-        changes[table] = TableChange(ingested=len(fresh), dropped=len(stale))
+        days = frozenset(map(file_day, [*fresh, *stale])) if table in PARTITION_COLUMN else frozenset()
+        changes[table] = TableChange(ingested=len(fresh), dropped=len(stale), days=days)
     return changes

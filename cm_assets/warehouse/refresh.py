@@ -1,4 +1,4 @@
-"""One warehouse refresh: sync the changed files into a draft, recreate the views, publish."""
+"""One warehouse refresh: sync the changed files into a draft, update the derived relations, publish."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from cm_assets.storage.store import Storage
 from cm_assets.warehouse.db import connect
-from cm_assets.warehouse.ingest import (TableChange, create_indexes, create_layout, has_current_layout,
-                                        sync_tables)
-from cm_assets.warehouse.snapshot import next_snapshot
-from cm_assets.warehouse.views import create_views, row_counts
+from cm_assets.warehouse.ingest import (TableChange, changes_between, create_indexes, create_layout,
+                                        has_current_layout, layout_version, manifest, sync_tables)
+from cm_assets.warehouse.snapshot import next_snapshot, restart_from_published
+from cm_assets.warehouse.views import ENRICHED_SELECT, create_views, row_counts, update_enriched
+
+LAYOUT = layout_version(ENRICHED_SELECT)
 
 
 @dataclass(frozen=True)
@@ -25,13 +29,14 @@ class Refresh:
 
 
 def update(con, storage: Storage, rebuild: bool) -> dict[str, TableChange]:
-    """Bring the catalog of ``con`` up to date in ONE transaction (tables, manifest and views);
-    ``rebuild`` creates the layout first (the catalog must be empty)."""
+    """Bring the catalog of ``con`` up to date in ONE transaction (tables, manifest, derived table
+    and views); ``rebuild`` creates the layout first (the catalog must be empty)."""
     con.execute("BEGIN TRANSACTION")
     try:
         if rebuild:
-            create_layout(con)
+            create_layout(con, LAYOUT)
         changes = sync_tables(con, storage)
+        update_enriched(con, changes, rebuild)
         if rebuild:
             create_indexes(con)
         create_views(con)
@@ -50,17 +55,42 @@ def _writer(draft: Path):
     con = connect(draft)
     con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
     con.execute("SET preserve_insertion_order = false")
+    # the draft is private until published: its commit checkpoints straight into the file
+    # instead of writing (and syncing) a write-ahead log first and checkpointing after
+    con.execute("SET checkpoint_threshold = '0b'")
+    con.execute("SET auto_checkpoint_skip_wal_threshold = 0")
     return con
 
 
-def _open_draft(draft: Path):
-    """The draft, or a new empty file in its place when its layout is missing or outdated."""
+def _open_draft(database: Path, draft: Path):
+    """The draft; else (its layout is missing or outdated) a copy of the published file; else a
+    new empty file in its place. Also returns whether that is the new empty file."""
     con = _writer(draft)
-    if has_current_layout(con):
+    if has_current_layout(con, LAYOUT):
         return con, False
     con.close()
+    if restart_from_published(database, draft):  # the standby predates a rebuild
+        con = _writer(draft)
+        if has_current_layout(con, LAYOUT):
+            return con, False
+        con.close()
     draft.unlink(missing_ok=True)
     return _writer(draft), True
+
+
+def _published_manifest(con, database: Path, rebuilt: bool) -> set | None:
+    """The manifest of the published file (the draft may be the standby, one refresh behind it),
+    so that a refresh reports what changed since the last publication; None after a rebuild."""
+    if rebuilt or not database.exists():
+        return None
+    quoted = str(database).replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS published (READ_ONLY)")
+    try:
+        return manifest(con, "published")
+    except duckdb.CatalogException:  # a published file of another layout: report the sync's changes
+        return None
+    finally:
+        con.execute("DETACH published")
 
 
 def refresh_warehouse(database: str | os.PathLike, storage: Storage,
@@ -69,11 +99,14 @@ def refresh_warehouse(database: str | os.PathLike, storage: Storage,
     atomically; readers of the previous file are never blocked."""
     started = time.perf_counter()
     with next_snapshot(database, log=log) as draft:
-        con, rebuilt = _open_draft(draft)
+        con, rebuilt = _open_draft(Path(database), draft)
         if not storage.is_local:
             con.register_filesystem(storage.fs)  # DuckDB reads the remote files through fsspec
         try:
+            before = _published_manifest(con, Path(database), rebuilt)
             changes = update(con, storage, rebuilt)
+            if before is not None:
+                changes = changes_between(before, manifest(con))
             counts = row_counts(con)
             con.execute("CHECKPOINT")
         finally:

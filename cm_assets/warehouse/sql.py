@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import os
 
-from cm_assets.warehouse.db import connect
+import duckdb
+
+from cm_assets.warehouse.db import connect, load_spatial, needs_spatial
 
 
 def run_query(database: str | os.PathLike, query: str,
               params: list | None = None) -> tuple[list[str], list[tuple]]:
-    """Run ``query`` (with ``?`` ``params``) on a read-only connection; geometries come back as WKT."""
-    con = connect(database, read_only=True)
+    """Run ``query`` (with ``?`` ``params``) on a read-only connection. Spatial is loaded only when
+    the query calls one of its functions: DuckDB refuses such a function while binding, then the
+    query runs again with spatial loaded (harmless: a read-only connection changes nothing), so
+    other queries do not pay for loading it."""
+    con = connect(database, read_only=True, spatial=False)
     try:
-        cursor = con.execute(query, params) if params is not None else con.execute(query)
+        try:
+            cursor = con.execute(query, params) if params is not None else con.execute(query)
+        except duckdb.CatalogException as error:
+            if not needs_spatial(error):
+                raise
+            load_spatial(con)
+            cursor = con.execute(query, params) if params is not None else con.execute(query)
         if cursor.description is None:
             return [], []
         columns = [d[0] for d in cursor.description]

@@ -77,3 +77,15 @@ def test_record_of_another_day_is_quarantined_but_the_next_midnight_belongs_to_t
     assert list(frame["plume_id"]) == ["tan20261001t181625c77s4001-C"]
     assert list(quarantine["field"]) == ["scene_timestamp"]
     assert "2026-10-05" in quarantine.iloc[0]["reason"]
+
+
+def test_a_record_goes_to_its_utc_day_else_its_plume_ids_date():
+    from cm_assets.defs.day_records import _record_day
+
+    plume = "tan20261002t000000c77s4001-A"
+    cases = {"2026-10-01T18:16:25Z": "2026-10-01", "2026-10-01T23:16:25-05:00": "2026-10-02",
+             "2026-10-01T18:16:25.123456+00:00": "2026-10-01", "2026-10-01 18:16:25": "2026-10-01",
+             "not a time": "2026-10-02", None: "2026-10-02"}
+    for stamp, day in cases.items():
+        assert _record_day({"scene_timestamp": stamp, "plume_id": plume}, "2026-01-01") == day, stamp
+    assert _record_day({"plume_id": "x"}, "2026-01-01") == "2026-01-01"

@@ -22,3 +22,14 @@ def read_loop(database: str, stop, reads, out) -> None:
         with reads.get_lock():
             reads.value += 1
     out.put((seen, errors))
+
+
+def hold(database: str, ready, release, out) -> None:
+    """A long reader: one read-only connection counts the plumes, holds the file until
+    ``release``, then counts again (both counts go to ``out``)."""
+    con = connect(database, read_only=True)
+    first = con.execute("SELECT count(*) FROM plumes").fetchone()[0]
+    ready.set()
+    release.wait(timeout=120)
+    out.put((first, con.execute("SELECT count(*) FROM plumes").fetchone()[0]))
+    con.close()

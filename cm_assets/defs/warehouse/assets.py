@@ -15,11 +15,12 @@ WAREHOUSE_POOL = "warehouse"
     pool=WAREHOUSE_POOL,
 )
 def warehouse(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
-    """DuckDB database (spatial loaded): native tables kept in step with the GeoParquet files (only
-    files that changed since the last refresh are read) and the views plumes, plume_products,
-    scene_crops, deferred_scenes, sources, plume_sources, source_stats, quarantine, plume_history and
-    plumes_enriched. The only DuckDB writer (pool 'warehouse', limit 1): it updates a private copy
-    and swaps it in atomically, so readers are never blocked."""
+    """DuckDB database: native tables kept in step with the GeoParquet files (only files that
+    changed since the last refresh are read) — plumes, plume_products, scene_crops, sources,
+    plume_sources, source_stats, quarantine, plume_history — the derived table plumes_enriched
+    (re-joined for the changed days only) and the view deferred_scenes. The only DuckDB writer
+    (pool 'warehouse', limit 1): it updates a private copy and swaps it in atomically, so readers
+    are never blocked."""
     done = refresh_warehouse(storage.duckdb_path(), storage.storage(), context.log.info)
     table = "| view | rows |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in done.counts.items())
     changed = {t: {"files_ingested": c.ingested, "files_dropped": c.dropped}
