@@ -50,7 +50,8 @@ SECTOR_NAMES = {
     "other": "Other", "NA": "NA",
 }
 PROVIDERS = {"tan": "Planet", "emi": "NASA-JPL", "ang": "NASA-JPL", "av3": "NASA-JPL", "GAO": "ASU GDCS"}
-PLUME_RECORD_FIELDS = (
+# The fields of a plume record as the API serves it (the spec's 35), in its order.
+PLUME_PAYLOAD_FIELDS = (
     "id", "plume_id", "gas", "geometry_json", "scene_id", "scene_timestamp", "instrument",
     "mission_phase", "platform", "emission_auto", "emission_uncertainty_auto", "emission_cmf_type",
     "cmf_type", "gsd", "sensitivity_mode", "off_nadir", "plume_tif", "con_tif", "plume_png",

@@ -8,8 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-# DuckDB types; GEOMETRY columns are stored as GeoParquet WKB in EPSG:4326.
-PLUME_RECORD_FIELDS: dict[str, str] = {
+# The stored plume record: column -> DuckDB type; GEOMETRY columns are stored as GeoParquet WKB in EPSG:4326.
+PLUME_COLUMN_TYPES: dict[str, str] = {
     "id": "VARCHAR", "plume_id": "VARCHAR", "gas": "VARCHAR", "scene_id": "VARCHAR",
     "scene_timestamp": "TIMESTAMPTZ", "instrument": "VARCHAR", "mission_phase": "VARCHAR",
     "platform": "VARCHAR", "emission_auto": "DOUBLE", "emission_uncertainty_auto": "DOUBLE",
@@ -24,7 +24,7 @@ PLUME_RECORD_FIELDS: dict[str, str] = {
 
 TABLES: dict[str, dict[str, str]] = {
     "plumes": {
-        **PLUME_RECORD_FIELDS,
+        **PLUME_COLUMN_TYPES,
         "observation_day": "VARCHAR", "scene_name": "VARCHAR", "instrument_name": "VARCHAR",
         "lon": "DOUBLE", "lat": "DOUBLE", "wind_u": "DOUBLE", "wind_v": "DOUBLE",
         "bounds_west": "DOUBLE", "bounds_south": "DOUBLE", "bounds_east": "DOUBLE", "bounds_north": "DOUBLE",

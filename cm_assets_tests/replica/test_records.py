@@ -43,7 +43,7 @@ def _row(world, predicate) -> int:
 
 
 def test_plume_record_has_exactly_the_spec_fields(world):
-    assert len(SPEC_FIELDS) == 35 and set(records.PLUME_RECORD_FIELDS) == SPEC_FIELDS
+    assert len(SPEC_FIELDS) == 35 and set(records.PLUME_PAYLOAD_FIELDS) == SPEC_FIELDS
     rec = records.plume_record(world, 0, cdn)
     assert set(rec) == SPEC_FIELDS
     json.dumps(rec, allow_nan=False)

@@ -16,7 +16,7 @@ from cm_assets.carbonmapper.enums import Instrument
 from cm_assets.carbonmapper.errors import RecordError
 from cm_assets.carbonmapper.urls import strip_signature
 from cm_assets.carbonmapper.vocabulary import URL_FIELDS
-from cm_assets.warehouse.schema import PLUME_RECORD_FIELDS, conform
+from cm_assets.warehouse.schema import PLUME_COLUMN_TYPES, conform
 
 def instrument_name(code: object) -> str | None:
     try:
@@ -48,7 +48,7 @@ def _number(value: Any) -> float | None:
 
 def catalog_row(record: Any, payload: dict, day: str) -> dict:
     """One catalog row: every §4.3 field plus point geometry, bounds and derived columns."""
-    row = {field: _value(record, payload, field) for field in PLUME_RECORD_FIELDS}
+    row = {field: _value(record, payload, field) for field in PLUME_COLUMN_TYPES}
     for field in URL_FIELDS:
         row[field] = strip_signature(row[field])
     if row["publication_sources"] is not None and not isinstance(row["publication_sources"], str):
