@@ -66,19 +66,24 @@ def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper:
     return MaterializeResult(metadata=metadata)
 
 
-def _footprints(client, store: Storage) -> pd.DataFrame:
-    """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources."""
+def _footprints(client, store: Storage, workers: int) -> pd.DataFrame:
+    """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources; the
+    boxes are listed concurrently (each box's pages follow one another)."""
     table = store.read_parquet(layout.SOURCES)
+
+    def listed(bbox) -> list:
+        return [scene for scene in client.iter_scene_footprints(bbox=bbox) if scene.bounds]
+
     rows = {}
-    for bbox in regional_bboxes(table["lon"], table["lat"]):
-        for scene in client.iter_scene_footprints(bbox=bbox):
-            if scene.bounds:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for scenes in pool.map(listed, regional_bboxes(table["lon"], table["lat"])):
+            for scene in scenes:
                 rows[scene.name] = dict(zip(["west", "south", "east", "north"], scene.bounds), name=scene.name)
     return pd.DataFrame(list(rows.values()), columns=["name", "west", "south", "east", "north"])
 
 
 class SourceStatsConfig(Config):
-    workers: int = Field(default=4, description="Source details fetched concurrently.")
+    workers: int = Field(default=4, description="Source details and footprint boxes fetched concurrently.")
     plots: bool = Field(default=True, description="Render an emission timeline PNG per source.")
     figure_workers: int = Field(default=figures.FIGURE_WORKERS,
                                 description="Processes rendering the pictures (0: on the fetching threads).")
@@ -95,7 +100,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     with carbonmapper.get_client() as client:
         links = store.read_parquet(layout.PLUME_SOURCES) if store.exists(layout.PLUME_SOURCES) else None
         names = [] if links is None else sorted(set(links["source_name"]))
-        footprints = _footprints(client, store) if names else pd.DataFrame()
+        footprints = _footprints(client, store, config.workers) if names else pd.DataFrame()
 
         failed: list[str] = []
 
