@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+from dagster import AssetKey, DagsterInstance
 
 from cm_assets.defs.freshness.deferred import deferred_scene_sensor, deferred_tick, rotate
 from cm_assets.defs.give_up import unpublished_scene_status
-from cm_assets.defs.resources import FreshnessResource
+from cm_assets.definitions import build_definitions
+from cm_assets.defs.resources import FreshnessResource, StorageResource
 from cm_assets.defs.scenes.assets import CropConfig, crop_row, resolve_scene
+from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 from cm_assets.replica.world import WorldConfig, build_world
 from cm_assets_tests.conftest import REPLICA_CLOCK_START, REPLICA_END, REPLICA_SEED
-from cm_assets_tests.freshness.conftest import client_for
+from cm_assets_tests.freshness.conftest import client_for, resource_for
 
 NOW = datetime.fromisoformat(REPLICA_CLOCK_START.replace("Z", "+00:00"))
 
@@ -106,3 +109,20 @@ def test_give_up_follows_the_api_clock_not_the_wall_clock(replica, replica_facto
         statuses[name] = (row["status"], (api_now - NOW).days)
     assert statuses["now"][0] == "deferred" and 0 <= statuses["now"][1] <= 1
     assert statuses["later"][0] == "gave_up" and 200 <= statuses["later"][1] <= 201
+
+
+def test_scene_crops_takes_the_give_up_age_from_the_resource(replica, tmp_path) -> None:
+    """A recent plume whose scene is never published ('deferred' under the default 90 days) is recorded
+    'gave_up' by a run whose ``freshness`` resource sets the age to 0 days."""
+    plumes = world_plumes()
+    never = plumes[plumes["l2b"].isna() & (plumes["published_at"] <= NOW) & (plumes["status"] == "published")
+                   & (plumes["observed"] >= NOW - timedelta(days=60))].iloc[0]
+    defs = build_definitions(resource_for(replica), StorageResource(root=str(tmp_path)),
+                             FreshnessResource(give_up_days=0))
+    result = defs.resolve_job_def("refresh_days").execute_in_process(
+        partition_key=never["day"], instance=DagsterInstance.ephemeral(),
+        asset_selection=[AssetKey("plume_catalog"), AssetKey("plume_products"), AssetKey("scene_crops")],
+        run_config={"ops": {"scene_crops": {"config": {"plots": False}}}})
+    assert result.success
+    crops = pd.read_parquet(tmp_path / layout.crops_day(never["day"])).set_index("plume_id")
+    assert crops.loc[never["plume_id"], "status"] == "gave_up"
