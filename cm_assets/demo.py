@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +10,8 @@ import requests
 from dagster import DagsterInstance
 
 from cm_assets.defs.partitions import range_tags
-from cm_assets.storage import layout
+from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.replica.process import ReplicaProcess
 from cm_assets.warehouse.sql import format_table, run_query
 
 SUMMARY_QUERIES = {
@@ -51,15 +50,37 @@ def replica_today(admin_url: str) -> date:
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
+DEMO_EMAIL_ENV = "CM_ASSETS_DEMO_EMAIL"
+DEMO_PASSWORD_ENV = "CM_ASSETS_DEMO_PASSWORD"
+DEMO_TOKEN_ENV = "CM_ASSETS_DEMO_TOKEN"
 
-def materialize_days(first: str, last: str, instance: DagsterInstance | None = None):
+
+def demo_resources(replica: ReplicaProcess, data_root: Path) -> tuple[CarbonMapperResource, StorageResource]:
+    """The client bound to ``replica``'s demo account and the storage under ``data_root``.
+
+    The resource takes credentials only as names of environment variables (a value would be stored in
+    the run's config in the instance and shown in the UI), so the account goes into this process's
+    environment under the demo's own variable names, leaving the user's ``CARBONMAPPER_*`` untouched;
+    the token variable is one nothing sets, so a user's token never reaches the replica. The warehouse
+    file follows ``CM_ASSETS_WAREHOUSE`` when set, as for every other run.
+    """
+    os.environ[DEMO_EMAIL_ENV] = replica.email
+    os.environ[DEMO_PASSWORD_ENV] = replica.password
+    os.environ.pop(DEMO_TOKEN_ENV, None)
+    carbonmapper = CarbonMapperResource(api_url=replica.api_url, token_env=DEMO_TOKEN_ENV,
+                                        email_env=DEMO_EMAIL_ENV, password_env=DEMO_PASSWORD_ENV)
+    return carbonmapper, StorageResource.from_environment(root=str(data_root))
+
+
+def materialize_days(first: str, last: str, carbonmapper: CarbonMapperResource, storage: StorageResource,
+                     instance: DagsterInstance | None = None):
     """Materialize every asset for days ``first``..``last`` as one run (single-run backfill).
 
     The console shows warnings only; every event is kept in the instance (the UI's run view).
     """
     from cm_assets.definitions import build_definitions
 
-    job = build_definitions().resolve_job_def("refresh_all")
+    job = build_definitions(carbonmapper, storage).resolve_job_def("refresh_all")
     return job.execute_in_process(run_config=QUIET_CONSOLE, tags=range_tags(first, last),
                                   instance=instance or DagsterInstance.ephemeral())
 
@@ -71,26 +92,6 @@ def print_summary(database: str) -> None:
         print(format_table(columns, rows))
 
 
-def _set_env(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-
-
-@contextmanager
-def environment(values: dict[str, str | None]) -> Iterator[None]:
-    """Set (or unset, for None) environment variables for the block, then restore them."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            _set_env(name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            _set_env(name, value)
-
-
 def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int = 7,
         until_days_ago: int = 30) -> int:
     """Run the demo over ``days`` days ending ``until_days_ago`` days before the replica's today.
@@ -99,23 +100,19 @@ def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int 
     plumes (as upstream): the newest days are mostly ``deferred`` crops until those scenes appear.
     """
     from cm_assets.dev import dagster_home
-    from cm_assets.replica.process import ReplicaProcess
 
     root = Path(data_root)
     replica = ReplicaProcess(root / "replica", seed=seed, scale=scale)
     try:
         replica.start()
-        client_env = {"CARBONMAPPER_API_URL": replica.api_url, "CARBONMAPPER_EMAIL": replica.email,
-                      "CARBONMAPPER_PASSWORD": replica.password, "CARBONMAPPER_TOKEN": None,
-                      "CM_ASSETS_DATA_ROOT": str(root)}
-        with environment(client_env):
-            last_day = replica_today(replica.admin_url) - timedelta(days=until_days_ago)
-            first, last = day_range(last_day, days)
-            print(f"replica ({scale}) at {replica.api_url}; materializing {first} .. {last} in one run")
-            instance = DagsterInstance.from_config(str(dagster_home(Path.cwd())))
-            result = materialize_days(first, last, instance)
-            print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
-            print_summary(os.environ.get("CM_ASSETS_WAREHOUSE", str(root / layout.WAREHOUSE)))
+        carbonmapper, storage = demo_resources(replica, root)
+        last_day = replica_today(replica.admin_url) - timedelta(days=until_days_ago)
+        first, last = day_range(last_day, days)
+        print(f"replica ({scale}) at {replica.api_url}; materializing {first} .. {last} in one run")
+        instance = DagsterInstance.from_config(str(dagster_home(Path.cwd())))
+        result = materialize_days(first, last, carbonmapper, storage, instance)
+        print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}")
+        print_summary(storage.process_config_and_initialize().duckdb_path())
         return 0 if result.success else 1
     finally:
         replica.stop()

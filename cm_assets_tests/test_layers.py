@@ -185,3 +185,38 @@ def test_the_command_line_starts_without_dagster():
     code = "import sys, cm_assets.cli; print('dagster' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+ENVIRONMENT_READERS = {
+    "cm_assets.defs.resources": "binds resource fields to variables (EnvVar) and reads credentials by name",
+    "cm_assets.defs.freshness.settings": "sensor intervals, fixed when the definitions load",
+    "cm_assets.defs.execution": "the executor, chosen when the definitions load",
+}
+"""The only Dagster modules that read the environment; every other setting reaches code as a resource
+or as config."""
+
+
+def reads_environment(source: str) -> list[int]:
+    """Lines of ``source`` that touch ``os.environ`` / ``os.getenv`` (or import them from ``os``)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") \
+                and isinstance(node.value, ast.Name) and node.value.id == "os":
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" \
+                and any(alias.name in ("environ", "getenv") for alias in node.names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_defs_read_the_environment_only_where_settings_are_bound():
+    found = [f"{module}:{line}" for module, path, _pkg in _modules() if layer(module) == "defs"
+             and module not in ENVIRONMENT_READERS for line in reads_environment(path.read_text())]
+    assert not found, "environment read outside the settings modules (pass a resource or config):\n" \
+        + "\n".join(found)
+
+
+def test_environment_check_finds_a_read():
+    assert reads_environment("import os\ndef f():\n    return os.environ.get('X')\n") == [3]
+    assert reads_environment("from os import getenv\n") == [1]
+    assert reads_environment("from dagster import EnvVar\nEnvVar('X')\n") == []

@@ -1,4 +1,4 @@
-"""Resources: the Carbon Mapper client and the data-root storage."""
+"""Resources: the Carbon Mapper client, the data-root storage and the freshness knobs."""
 
 from __future__ import annotations
 
@@ -110,9 +110,13 @@ class StorageResource(ConfigurableResource):
     warehouse_path: str | None = Field(default=None, description="DuckDB file; <root>/cm.duckdb if unset")
 
     @classmethod
-    def from_environment(cls) -> StorageResource:
-        values = {}
-        if os.environ.get("CM_ASSETS_DATA_ROOT"):
+    def from_environment(cls, root: str | None = None) -> StorageResource:
+        """The data root ``root`` when given, else bound to CM_ASSETS_DATA_ROOT when set (EnvVar); the
+        warehouse file bound to CM_ASSETS_WAREHOUSE when set."""
+        values: dict[str, Any] = {}
+        if root is not None:
+            values["root"] = root
+        elif os.environ.get("CM_ASSETS_DATA_ROOT"):
             values["root"] = EnvVar("CM_ASSETS_DATA_ROOT")
         if os.environ.get("CM_ASSETS_WAREHOUSE"):
             values["warehouse_path"] = EnvVar("CM_ASSETS_WAREHOUSE")
@@ -128,3 +132,48 @@ class StorageResource(ConfigurableResource):
         if not store.is_local:
             raise ValueError("set CM_ASSETS_WAREHOUSE to a local file when the data root is remote")
         return store.uri(layout.WAREHOUSE)
+
+
+FRESHNESS_ENV = {
+    "lookback_days": "CM_ASSETS_FRESHNESS_LOOKBACK_DAYS",
+    "max_runs_per_tick": "CM_ASSETS_FRESHNESS_MAX_RUNS_PER_TICK",
+    "max_plumes_per_tick": "CM_ASSETS_FRESHNESS_MAX_PLUMES_PER_TICK",
+    "lag_days": "CM_ASSETS_FRESHNESS_LAG_DAYS",
+    "give_up_days": "CM_ASSETS_FRESHNESS_GIVE_UP_DAYS",
+    "max_scene_checks_per_tick": "CM_ASSETS_FRESHNESS_MAX_SCENE_CHECKS",
+}
+"""The environment variable a deployment sets for each field of :class:`FreshnessResource`."""
+
+
+class FreshnessResource(ConfigurableResource):
+    """Per-tick knobs of the freshness sensors and schedules, and the give-up age of deferred scenes
+    (shared by the deferred-scene sensor and ``scene_crops``, so both apply the same rule)."""
+
+    lookback_days: float = Field(default=3.0, description="days before the newest publication that a "
+                                                          "sensor's first tick (empty cursor) takes")
+    max_runs_per_tick: int = Field(default=20, description="observation days (runs) one sensor tick requests")
+    max_plumes_per_tick: int = Field(default=5000, description="plumes the new-plume sensor consumes per tick")
+    lag_days: int = Field(default=30, description="days before today that the daily schedule re-runs")
+    give_up_days: int = Field(default=90, description="days after observation after which a still "
+                                                      "unpublished L2B scene is given up")
+    max_scene_checks_per_tick: int = Field(default=200, description="deferred scenes the deferred-scene "
+                                                                    "sensor asks the API about per tick")
+
+    @classmethod
+    def from_environment(cls) -> FreshnessResource:
+        """Defaults, each overridden by its variable in :data:`FRESHNESS_ENV` when set: the integers
+        bound with ``EnvVar.int`` (Dagster resolves them at each tick and run), the fractional look-back
+        parsed now (Dagster's config has no float environment source)."""
+        values: dict[str, Any] = {}
+        for field, name in FRESHNESS_ENV.items():
+            text = os.environ.get(name, "").strip()
+            if not text:
+                continue
+            if field != "lookback_days":
+                values[field] = EnvVar.int(name)
+                continue
+            try:
+                values[field] = float(text)
+            except ValueError:
+                raise ValueError(f"{name} must be a number of days, got {text!r}") from None
+        return cls(**values)

@@ -10,7 +10,7 @@ from dagster import DagsterInstance, SensorDefinition, build_sensor_context
 
 from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.definitions import defs
-from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets_tests.conftest import replica_resource
 from cm_assets.replica.process import ReplicaProcess
 
@@ -32,11 +32,14 @@ def advance(replica: ReplicaProcess, days: float) -> str:
 
 @pytest.fixture
 def evaluate(tmp_path) -> Callable:
-    """``evaluate(sensor, replica, cursor)`` → the tick (run requests validated against the real job)."""
+    """``evaluate(sensor, replica, cursor, freshness)`` → the tick (run requests validated against the
+    real job); the freshness knobs are the documented defaults unless ``freshness`` is given."""
     instance = DagsterInstance.ephemeral()
 
-    def run(sensor: SensorDefinition, replica: ReplicaProcess, cursor: str | None = None):
-        resources = {"carbonmapper": resource_for(replica), "storage": StorageResource(root=str(tmp_path))}
+    def run(sensor: SensorDefinition, replica: ReplicaProcess, cursor: str | None = None,
+            freshness: FreshnessResource | None = None):
+        resources = {"carbonmapper": resource_for(replica), "storage": StorageResource(root=str(tmp_path)),
+                     "freshness": freshness or FreshnessResource()}
         context = build_sensor_context(instance=instance, cursor=cursor, resources=resources,
                                        sensor_name=sensor.name, definitions=defs)
         return sensor.evaluate_tick(context)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+from dagster import AssetKey, DagsterInstance
 
-from cm_assets.defs.freshness.deferred import deferred_tick, rotate
+from cm_assets.defs.freshness.deferred import deferred_scene_sensor, deferred_tick, rotate
 from cm_assets.defs.give_up import unpublished_scene_status
-from cm_assets.defs.freshness.settings import FreshnessSettings
+from cm_assets.definitions import build_definitions
+from cm_assets.defs.resources import FreshnessResource, StorageResource
 from cm_assets.defs.scenes.assets import CropConfig, crop_row, resolve_scene
+from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 from cm_assets.replica.world import WorldConfig, build_world
 from cm_assets_tests.conftest import REPLICA_CLOCK_START, REPLICA_END, REPLICA_SEED
-from cm_assets_tests.freshness.conftest import client_for
+from cm_assets_tests.freshness.conftest import client_for, resource_for
 
 NOW = datetime.fromisoformat(REPLICA_CLOCK_START.replace("Z", "+00:00"))
 
@@ -50,10 +53,27 @@ def test_appeared_scenes_are_retried_and_old_days_given_up(replica, tmp_path) ->
     crop_rows(storage, done, status="ok")
 
     with client_for(replica) as client:
-        requests, cursor = deferred_tick(client, storage, None, FreshnessSettings(), NOW)
+        requests, cursor = deferred_tick(client, storage, None, FreshnessResource(), NOW)
     by_trigger = {r.tags["cm_assets/trigger"]: r.partition_key for r in requests}
     assert by_trigger == {"gave_up": old["day"], "scene_published": appeared["day"]}
     assert cursor == max(appeared["scene_name"], waiting["scene_name"])
+
+
+def test_the_sensor_gives_up_at_the_resource_age(replica, tmp_path, evaluate) -> None:
+    """The deferred sensor takes its give-up age from the freshness resource: a day 120+ days old is
+    given up under the default 90 days and still waited for under 365."""
+    plumes = world_plumes()
+    visible = plumes[(plumes["published_at"] <= NOW) & (plumes["status"] == "published")]
+    old = visible[(visible["observed"] < NOW - timedelta(days=120))
+                  & (visible["observed"] > NOW - timedelta(days=300))].iloc[-1]
+    crop_rows(Storage(str(tmp_path)), old)
+
+    def triggers(freshness: FreshnessResource) -> set[str]:
+        tick = evaluate(deferred_scene_sensor, replica, None, freshness)
+        return {r.tags["cm_assets/trigger"] for r in tick.run_requests}
+
+    assert "gave_up" in triggers(FreshnessResource())
+    assert "gave_up" not in triggers(FreshnessResource(give_up_days=365))
 
 
 def test_scene_checks_rotate_through_the_backlog() -> None:
@@ -65,8 +85,10 @@ def test_scene_checks_rotate_through_the_backlog() -> None:
 
 def test_give_up_rule_is_ninety_days_after_observation_by_default() -> None:
     now = datetime(2026, 11, 25, tzinfo=UTC)
-    assert unpublished_scene_status("2026-08-27", now) == "deferred"
-    assert unpublished_scene_status("2026-08-26", now) == "gave_up"
+    days = FreshnessResource().give_up_days
+    assert unpublished_scene_status("2026-08-27", now, days) == "deferred"
+    assert unpublished_scene_status("2026-08-26", now, days) == "gave_up"
+    assert unpublished_scene_status("2026-08-27", now, 89) == "gave_up"
 
 
 def test_give_up_follows_the_api_clock_not_the_wall_clock(replica, replica_factory, tmp_path) -> None:
@@ -83,7 +105,24 @@ def test_give_up_follows_the_api_clock_not_the_wall_clock(replica, replica_facto
             scene = resolve_scene(client, record)
             api_now = client.api_now()
             row = crop_row(record, None, None, Storage(str(tmp_path)), never["day"], CropConfig(plots=False),
-                           scene, api_now)
+                           scene, api_now, FreshnessResource().give_up_days)
         statuses[name] = (row["status"], (api_now - NOW).days)
     assert statuses["now"][0] == "deferred" and 0 <= statuses["now"][1] <= 1
     assert statuses["later"][0] == "gave_up" and 200 <= statuses["later"][1] <= 201
+
+
+def test_scene_crops_takes_the_give_up_age_from_the_resource(replica, tmp_path) -> None:
+    """A recent plume whose scene is never published ('deferred' under the default 90 days) is recorded
+    'gave_up' by a run whose ``freshness`` resource sets the age to 0 days."""
+    plumes = world_plumes()
+    never = plumes[plumes["l2b"].isna() & (plumes["published_at"] <= NOW) & (plumes["status"] == "published")
+                   & (plumes["observed"] >= NOW - timedelta(days=60))].iloc[0]
+    defs = build_definitions(resource_for(replica), StorageResource(root=str(tmp_path)),
+                             FreshnessResource(give_up_days=0))
+    result = defs.resolve_job_def("refresh_days").execute_in_process(
+        partition_key=never["day"], instance=DagsterInstance.ephemeral(),
+        asset_selection=[AssetKey("plume_catalog"), AssetKey("plume_products"), AssetKey("scene_crops")],
+        run_config={"ops": {"scene_crops": {"config": {"plots": False}}}})
+    assert result.success
+    crops = pd.read_parquet(tmp_path / layout.crops_day(never["day"])).set_index("plume_id")
+    assert crops.loc[never["plume_id"], "status"] == "gave_up"

@@ -9,6 +9,7 @@ import pytest
 from cm_assets.defs.freshness.cursor import TimeCursor, parse_time
 from cm_assets.defs.freshness.events import observation_day
 from cm_assets.defs.freshness.new_detections import new_plume_sensor
+from cm_assets.defs.resources import FreshnessResource
 from cm_assets_tests.freshness.conftest import advance, client_for
 
 
@@ -40,15 +41,14 @@ def test_first_tick_takes_only_the_lookback_window_and_repeats_are_harmless(repl
     assert quiet.run_requests == [] and quiet.cursor == first.cursor
 
 
-def test_requests_per_tick_are_bounded_and_every_plume_counts_once(replica, evaluate, monkeypatch) -> None:
-    monkeypatch.setenv("CM_ASSETS_FRESHNESS_LOOKBACK_DAYS", "60")
-    monkeypatch.setenv("CM_ASSETS_FRESHNESS_MAX_RUNS_PER_TICK", "2")
+def test_requests_per_tick_are_bounded_and_every_plume_counts_once(replica, evaluate) -> None:
+    freshness = FreshnessResource(lookback_days=60, max_runs_per_tick=2)
     plumes = published(replica)
     newest = max(parse_time(p["published_at"]) for p in plumes)
     window = [p for p in plumes if parse_time(p["published_at"]) >= newest - timedelta(days=60)]
     cursor, seen_keys, total, days = None, set(), 0, set()
     for _ in range(len(window) + 2):
-        result = evaluate(new_plume_sensor, replica, cursor)
+        result = evaluate(new_plume_sensor, replica, cursor, freshness)
         assert len(result.run_requests) <= 2
         for request in result.run_requests:
             assert request.run_key not in seen_keys

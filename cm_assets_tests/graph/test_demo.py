@@ -22,9 +22,20 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
+USER_ENV = {"CM_ASSETS_DATA_ROOT": "elsewhere", "CARBONMAPPER_API_URL": "http://127.0.0.1:9/api/v1",
+            "CARBONMAPPER_TOKEN": "a-token-of-the-user-not-for-the-replica",
+            "CARBONMAPPER_EMAIL": "someone@example.org", "CARBONMAPPER_PASSWORD": "not-the-demo-password"}
+
+
 def test_demo_runs_the_graph_and_stops_its_replica(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("CM_ASSETS_WAREHOUSE", raising=False)
-    monkeypatch.setenv("CM_ASSETS_DATA_ROOT", "elsewhere")
+    """The demo hands its replica and data root to the resources; the user's own settings (another API,
+    another account, another data root) neither leak into it nor get changed; the summary reads the
+    warehouse file the storage resource chose (here ``CM_ASSETS_WAREHOUSE``)."""
+    for name, value in USER_ENV.items():
+        monkeypatch.setenv(name, value)
+    warehouse = tmp_path / "warehouse" / "demo.duckdb"
+    warehouse.parent.mkdir()
+    monkeypatch.setenv("CM_ASSETS_WAREHOUSE", str(warehouse))
     home = tmp_path / "dagster-home"
     home.mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(home))
@@ -35,10 +46,11 @@ def test_demo_runs_the_graph_and_stops_its_replica(tmp_path, capsys, monkeypatch
                   "Quarantined records", "Products and crops"):
         assert f"== {title} ==" in out
     assert "success" in out
-    assert (root / "cm.duckdb").exists()
+    assert warehouse.exists() and not (root / "cm.duckdb").exists()
     # the run is recorded in the instance `make dev` opens, so the UI shows its materializations
     runs = DagsterInstance.from_config(str(home)).get_runs()
     assert len(runs) == 1 and runs[0].is_success
     assert not _processes_mentioning(str(root / "replica"))
-    assert os.environ["CM_ASSETS_DATA_ROOT"] == "elsewhere"  # the demo restores the environment
-    assert main(["sql", "--db", str(root / "cm.duckdb"), "SELECT count(*) AS n FROM plumes_enriched"]) == 0
+    assert {name: os.environ.get(name) for name in USER_ENV} == USER_ENV
+    assert not Path("elsewhere").exists()
+    assert main(["sql", "--db", str(warehouse), "SELECT count(*) AS n FROM plumes_enriched"]) == 0

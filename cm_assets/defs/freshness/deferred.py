@@ -18,8 +18,8 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from cm_assets.carbonmapper.errors import SceneNotPublished
 from cm_assets.defs.give_up import DEFERRED, past_give_up
 from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.freshness.settings import DEFERRED_INTERVAL_SECONDS, FreshnessSettings
-from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.freshness.settings import DEFERRED_INTERVAL_SECONDS
+from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 
@@ -58,10 +58,10 @@ def scene_published(client: CarbonMapperClient, plume_id: str) -> bool:
 
 
 def deferred_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: str | None,
-                  settings: FreshnessSettings, now: datetime) -> tuple[list[RunRequest], str | None]:
+                  settings: FreshnessResource, now: datetime) -> tuple[list[RunRequest], str | None]:
     """One evaluation: (run requests, next cursor = last scene checked)."""
     rows = deferred_rows(storage)
-    expired = rows["observation_day"].map(lambda day: past_give_up(day, now)).astype(bool)
+    expired = rows["observation_day"].map(lambda day: past_give_up(day, now, settings.give_up_days)).astype(bool)
     requests = [refresh_request("gave_up", day, group["plume_id"], "deferred")
                 for day, group in rows[expired].groupby("observation_day")]
     live = rows[~expired]
@@ -85,15 +85,14 @@ def deferred_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: str 
     job_name=REFRESH_JOB,
     minimum_interval_seconds=DEFERRED_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Every 6 hours: re-runs the days whose deferred L2B scenes are now published; days "
-                "older than CM_ASSETS_FRESHNESS_GIVE_UP_DAYS (default 90) get a last run that marks "
-                "the missing scenes gave_up.",
+    description="Every 6 hours: re-runs the days whose deferred L2B scenes are now published (at most "
+                "the freshness resource's max_scene_checks_per_tick scenes checked per tick); days older "
+                "than its give_up_days (default 90) get a last run that marks the missing scenes gave_up.",
 )
 def deferred_scene_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
-                          storage: StorageResource) -> SensorResult:
-    settings = FreshnessSettings.from_env()
+                          storage: StorageResource, freshness: FreshnessResource) -> SensorResult:
     with carbonmapper.get_client() as client:
-        requests, cursor = deferred_tick(client, storage.storage(), context.cursor, settings,
+        requests, cursor = deferred_tick(client, storage.storage(), context.cursor, freshness,
                                          client.api_now())
     if not requests:
         return SensorResult(skip_reason="no deferred scene became available", cursor=cursor)

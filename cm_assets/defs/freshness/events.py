@@ -8,7 +8,6 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from cm_assets.defs.freshness.cursor import Event, TimeCursor, parse_time
-from cm_assets.defs.freshness.settings import FreshnessSettings
 from cm_assets.defs.partitions import observation_days
 
 if TYPE_CHECKING:
@@ -49,10 +48,10 @@ def latest_publication(client: CarbonMapperClient) -> datetime | None:
     return parse_time(str(newest["published_at"])) if newest and newest.get("published_at") else None
 
 
-def start_cursor(client: CarbonMapperClient, raw: str | None, settings: FreshnessSettings) -> TimeCursor:
+def start_cursor(client: CarbonMapperClient, raw: str | None, lookback_days: float) -> TimeCursor:
     """The stored cursor or, on the first tick, ``lookback_days`` before the newest publication
     (before the API's now when nothing is published)."""
     if raw:
         return TimeCursor.from_json(raw)
     anchor = latest_publication(client) or client.api_now()
-    return TimeCursor(anchor - timedelta(days=settings.lookback_days))
+    return TimeCursor(anchor - timedelta(days=lookback_days))

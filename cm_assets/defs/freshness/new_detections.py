@@ -9,17 +9,17 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from cm_assets.defs.freshness.cursor import TimeCursor, plan_tick
 from cm_assets.defs.freshness.events import fetch_payloads, is_valid_partition, start_cursor, to_event
 from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS, FreshnessSettings
-from cm_assets.defs.resources import CarbonMapperResource
+from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS
+from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource
 
 if TYPE_CHECKING:
     from cm_assets.carbonmapper import CarbonMapperClient
 
 
-def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings: FreshnessSettings
+def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings: FreshnessResource
                     ) -> tuple[list[RunRequest], TimeCursor, int]:
     """One evaluation: (run requests, next cursor, plumes consumed)."""
-    cursor = start_cursor(client, raw_cursor, settings)
+    cursor = start_cursor(client, raw_cursor, settings.lookback_days)
     payloads = fetch_payloads(client, field="published_at", since=cursor.at,
                               limit=settings.max_plumes_per_tick, sort="published_asc")
     events = [to_event(p, "published_at") for p in payloads]
@@ -37,12 +37,13 @@ def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings
     default_status=DefaultSensorStatus.RUNNING,
     description="Polls the catalog by publication time and re-materializes exactly the observation "
                 "days that gained plumes (late publications land in old days). The first tick takes "
-                "the CM_ASSETS_FRESHNESS_LOOKBACK_DAYS (default 3) days before the newest publication.",
+                "the freshness resource's lookback_days (default 3) days before the newest publication; "
+                "at most max_runs_per_tick days and max_plumes_per_tick plumes per tick.",
 )
-def new_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource) -> SensorResult:
-    settings = FreshnessSettings.from_env()
+def new_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
+                     freshness: FreshnessResource) -> SensorResult:
     with carbonmapper.get_client() as client:
-        requests, cursor, count = new_plumes_tick(client, context.cursor, settings)
+        requests, cursor, count = new_plumes_tick(client, context.cursor, freshness)
     context.log.info(f"{count} new plume(s) in {len(requests)} day(s); cursor at {cursor.at.isoformat()}")
     if not requests:
         return SensorResult(skip_reason=f"no new plumes since {cursor.at.isoformat()}",

@@ -14,8 +14,8 @@ from cm_assets.defs.freshness.cursor import Event, TimeCursor, plan_tick
 from cm_assets.defs.freshness.events import fetch_payloads, is_valid_partition, start_cursor, to_event
 from cm_assets.defs.freshness.history import append_history
 from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS, FreshnessSettings
-from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS
+from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 
@@ -71,9 +71,9 @@ def change_row(stored: pd.Series, payload: dict, day: str, now: datetime) -> dic
 
 
 def reprocessing_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: str | None,
-                      settings: FreshnessSettings, now: datetime) -> tuple[list[RunRequest], TimeCursor, int]:
+                      settings: FreshnessResource, now: datetime) -> tuple[list[RunRequest], TimeCursor, int]:
     """One evaluation: (run requests, next cursor, history rows added)."""
-    cursor = start_cursor(client, raw_cursor, settings)
+    cursor = start_cursor(client, raw_cursor, settings.lookback_days)
     payloads = {p["id"]: p for p in fetch_payloads(client, field="modified", since=cursor.at, limit=None)}
     stored = StoredCatalog(storage)
     changes: dict[str, dict] = {}
@@ -103,13 +103,13 @@ def reprocessing_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: 
     default_status=DefaultSensorStatus.RUNNING,
     description="Polls the catalog by modification time, compares emission_version and emission_auto "
                 "with the stored day, appends the previous values to history/plume_versions.parquet "
-                "(view plume_history) and re-materializes the changed days.",
+                "(view plume_history) and re-materializes the changed days (at most the freshness "
+                "resource's max_runs_per_tick per tick).",
 )
 def reprocessed_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
-                             storage: StorageResource) -> SensorResult:
-    settings = FreshnessSettings.from_env()
+                             storage: StorageResource, freshness: FreshnessResource) -> SensorResult:
     with carbonmapper.get_client() as client:
-        requests, cursor, added = reprocessing_tick(client, storage.storage(), context.cursor, settings,
+        requests, cursor, added = reprocessing_tick(client, storage.storage(), context.cursor, freshness,
                                                     datetime.now(UTC))
     context.log.info(f"{added} history row(s) added; {len(requests)} day(s) to refresh")
     if not requests:

@@ -7,8 +7,8 @@ from datetime import timedelta
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
 from cm_assets.defs.freshness.runs import REFRESH_JOB, TRIGGER_TAG, day_run_config
-from cm_assets.defs.freshness.settings import FreshnessSettings
 from cm_assets.defs.partitions import observation_days, range_tags
+from cm_assets.defs.resources import FreshnessResource
 
 SOURCES_JOB = "refresh_warehouse"
 
@@ -28,10 +28,10 @@ def lag_window(context: ScheduleEvaluationContext, lag_days: int) -> tuple[str, 
     job_name=REFRESH_JOB,
     default_status=DefaultScheduleStatus.RUNNING,
     description="Daily at 02:00 UTC: one run over today and the publication-lag window before it "
-                "(CM_ASSETS_FRESHNESS_LAG_DAYS, default 30 days), a safety net behind the sensors.",
+                "(the freshness resource's lag_days, default 30), a safety net behind the sensors.",
 )
-def daily_catalog_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    first, last = lag_window(context, FreshnessSettings.from_env().lag_days)
+def daily_catalog_schedule(context: ScheduleEvaluationContext, freshness: FreshnessResource) -> RunRequest:
+    first, last = lag_window(context, freshness.lag_days)
     return RunRequest(
         run_key=f"daily:{last}",
         run_config=day_run_config(),

@@ -27,7 +27,7 @@ from cm_assets.defs.engine import DayPlan
 from cm_assets.defs.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import picture_metadata, table_metadata
 from cm_assets.defs.partitions import observation_days
-from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
 from cm_assets.reports import plots
 from cm_assets.storage import layout
@@ -74,14 +74,15 @@ def resolve_scene(client, record: PlumeRecord) -> SceneRaster | Exception:
 
 
 def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
-             config: CropConfig, scene: SceneRaster | Exception, api_now: datetime) -> dict:
+             config: CropConfig, scene: SceneRaster | Exception, api_now: datetime,
+             give_up_days: int) -> dict:
     """Crop the plume's resolved L2B parent ``scene`` around ``outline``; an unpublished scene is
-    'deferred' (or 'gave_up', judged by the API's clock ``api_now``), another resolution error is
-    raised."""
+    'deferred' (or 'gave_up' once ``give_up_days`` old, judged by the API's clock ``api_now``), another
+    resolution error is raised."""
     row = {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
            "checked_at": datetime.now(timezone.utc), "pad_px": config.pad_px}
     if isinstance(scene, SceneNotPublished):
-        return {**row, "status": unpublished_scene_status(day, api_now), "reason": str(scene)}
+        return {**row, "status": unpublished_scene_status(day, api_now, give_up_days), "reason": str(scene)}
     if isinstance(scene, Exception):
         raise scene
     crops: dict[str, GeoArray | None] = {}
@@ -124,7 +125,7 @@ def _outlines(store: Storage, day: str, log) -> pd.DataFrame:
 
 
 def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, config: CropConfig,
-               log) -> DayPlan:
+               give_up_days: int, log) -> DayPlan:
     """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried.
 
     Each L2B parent is resolved once for all of its plumes (one task per scene, run on the run's
@@ -139,7 +140,8 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
     def one(record: PlumeRecord, scene: SceneRaster | Exception) -> dict:
         try:
             target = outlines.loc[record.plume_id]
-            return crop_row(record, target.outline, target.l3a_path, store, day, config, scene, api_now)
+            return crop_row(record, target.outline, target.l3a_path, store, day, config, scene, api_now,
+                            give_up_days)
         except Exception as error:  # one plume's fetch/write/read failure never stops the day
             if is_run_wide(error):
                 raise
@@ -192,17 +194,20 @@ def crops_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
     check_specs=[AssetCheckSpec(name, asset="scene_crops") for name in CROP_CHECKS],
 )
 def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper: CarbonMapperResource,
-                storage: StorageResource) -> MaterializeResult:
+                storage: StorageResource, freshness: FreshnessResource) -> MaterializeResult:
     """Each plume's parent L2B scene (STAC item or derived URLs), cropped around the plume outline
     with pad_px of context by windowed COG reads: cmf, uncertainty, rgb and artifact-mask under
     crops/{plume_id}/{band}.tif, with crop shape, native resolution, artifact-mask fraction inside
     the outline and cmf/uncertainty inside the outline. A scene not yet published is recorded as
-    'deferred' and retried by the next run of the day (after the give-up age: 'gave_up').
+    'deferred' and retried by the next run of the day (after the freshness resource's give_up_days:
+    'gave_up').
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
+    give_up_days = freshness.give_up_days
     tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
                         lambda client, records, day: plan_crops(client, records, store, day, config,
-                                                                context.log), config.workers)
+                                                                give_up_days, context.log),
+                        config.workers)
     for day, table in tables.items():
         context.add_asset_metadata(crops_metadata(table, store, day), partition_key=day)
     frame = all_days(tables, "scene_crops")
