@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
-from cm_assets.carbonmapper.assets import AssetIO
+from cm_assets.carbonmapper.files import FileIO
 from cm_assets.carbonmapper.config import ClientConfig, Credentials
 from cm_assets.carbonmapper.enums import CollectionId, Gas, Instrument, Sector, version_key
 from cm_assets.carbonmapper.errors import (ApiError, PlumeNotFound, SceneNotPublished,
@@ -57,7 +57,7 @@ class CarbonMapperClient:
         self.config = config
         self.transport = Transport(config, retry=retry, timeouts=timeouts, rate=rate)
         self.asset_urls = AssetUrls(config.api_url, rewrite_signed=self.transport.has_credentials)
-        self.assets = AssetIO(self.transport)
+        self.assets = FileIO(self.transport)
 
     @classmethod
     def from_env(cls, *, retry: RetryPolicy | None = None, timeouts: Timeouts | None = None,

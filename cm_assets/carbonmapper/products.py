@@ -13,7 +13,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from cm_assets.carbonmapper.assets import AssetIO, geometry_from_geojson
+from cm_assets.carbonmapper.files import FileIO, geometry_from_geojson
 from cm_assets.carbonmapper.enums import CollectionId, Gas, ProductFamily
 from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
@@ -107,7 +107,7 @@ class PlumeProducts:
     (retries, auth scoped to the API host) and decoded in memory.
     """
 
-    def __init__(self, plume_id: str, urls: dict[str, str], io: AssetIO,
+    def __init__(self, plume_id: str, urls: dict[str, str], io: FileIO,
                  record: PlumeRecord | None = None) -> None:
         self.plume_id = plume_id
         self.urls = dict(urls)

@@ -12,7 +12,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 from shapely.geometry.base import BaseGeometry
 
-from cm_assets.carbonmapper.assets import AssetIO
+from cm_assets.carbonmapper.files import FileIO
 from cm_assets.carbonmapper.enums import CollectionId, version_key
 from cm_assets.carbonmapper.errors import NoOverlap, NotGeoreferenced, ProductNotAvailable
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
@@ -53,7 +53,7 @@ def rgb_candidates(scene_name: str, collection: CollectionId, urls: AssetUrls) -
 class SceneRaster:
     """One L2B scene's assets; every raster read is a windowed read of a remote COG."""
 
-    def __init__(self, item: SceneItem, urls: dict[str, str], io: AssetIO,
+    def __init__(self, item: SceneItem, urls: dict[str, str], io: FileIO,
                  alternates: dict[str, list[str]] | None = None) -> None:
         self.item = item
         self.urls = dict(urls)

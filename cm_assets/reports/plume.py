@@ -13,7 +13,7 @@ import shapely.affinity
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from cm_assets.carbonmapper.assets import geometry_from_geojson
+from cm_assets.carbonmapper.files import geometry_from_geojson
 from cm_assets.carbonmapper.client import CarbonMapperClient
 from cm_assets.carbonmapper.errors import CarbonMapperError, ProductNotAvailable, SceneNotPublished
 from cm_assets.carbonmapper.geo import GeoArray

@@ -15,7 +15,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from cm_assets.carbonmapper.assets import geometry_from_geojson
+from cm_assets.carbonmapper.files import geometry_from_geojson
 from cm_assets.carbonmapper.errors import ProductNotAvailable, describe, is_run_wide
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord

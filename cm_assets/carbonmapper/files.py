@@ -1,4 +1,5 @@
-"""Asset I/O through the transport: whole-file fetches, existence probes, remote raster opens."""
+"""Files of the API (its "assets": products, scene bands) through the transport: whole-file fetches,
+existence probes, remote raster opens."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ log = logging.getLogger("cm_assets.carbonmapper")
 ABSENT = (403, 404)
 
 
-class AssetIO:
+class FileIO:
     """Reads assets with the client's auth rules: the token goes to the API host only."""
 
     def __init__(self, transport: Transport) -> None:
