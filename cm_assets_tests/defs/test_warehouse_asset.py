@@ -6,8 +6,8 @@ import pytest
 
 from cm_assets.defs.warehouse.assets import warehouse
 from cm_assets.storage import layout
-from cm_assets_tests.helpers.assets import materialization_metadata
 from cm_assets.warehouse.db import connect
+from cm_assets_tests.helpers.assets import materialization_metadata
 
 pytestmark = pytest.mark.fast
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from dagster import AssetsDefinition, Config, DagsterInstance, ExecuteInProcessResult, RunConfig, materialize
 
