@@ -11,10 +11,11 @@ import pytest
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets_tests.helpers.replica import replica_process
 
-# Directories whose tests share session-scoped servers (``dagster dev``, PostgreSQL): under
-# ``pytest -n N --dist loadgroup`` each runs as one unit on one worker, started first because they are
-# the longest; every other test module is a unit of its own.
-SHARED_SERVER_DIRS = ("e2e", "deploy")
+# Directories whose tests share session-scoped servers (``dagster dev``, PostgreSQL, the in-process
+# replica and its one-day stages): under ``pytest -n N --dist loadgroup`` each runs as one unit on one
+# worker, and these units start first (e2e and deploy are the longest); every other test module is a
+# unit of its own.
+SHARED_SERVER_DIRS = ("e2e", "deploy", "defs")
 
 
 @pytest.hookimpl(tryfirst=True)
