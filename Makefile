@@ -1,12 +1,13 @@
 # cm_assets — two commands on a fresh machine with Python 3.11:
 #   make demo   set up, start the embedded replica, run the main job, print the summary
 #   make test   set up and run the whole test suite (installs the Debian packages it drives when root)
+#   make test-fast  the fast layer only (tests marked ``fast``), under a minute
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test test-shifted demo dev system-packages bench clean
+.PHONY: setup test test-fast test-shifted demo dev system-packages bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -31,6 +32,11 @@ system-packages:
 
 test: $(STAMP) system-packages
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not celery and not parallel_backfill"
+
+# The fast layer: asset unit tests against an in-process replica plus the pure-function tests;
+# one process, nothing to install or start.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m fast -q
 
 # The end-to-end and browser tests as if the date were SHIFT_DAYS later: every Python process of the
 # run (pytest, replica, dagster dev and its children) sees the shifted wall clock.

@@ -12,7 +12,7 @@ from cm_assets.carbonmapper import (CarbonMapperClient, Gas, Instrument, PlumeNo
 from cm_assets.carbonmapper.urls import strip_signature
 from cm_assets.carbonmapper.vocabulary import URL_FIELDS
 
-from .conftest import STAC_ERA
+from cm_assets_tests.helpers.client import STAC_ERA
 
 WINDOW = ("2025-01-01T00:00:00Z", "2025-12-31T23:59:59Z")
 

@@ -11,7 +11,7 @@ from cm_assets.carbonmapper.errors import ProductNotAvailable, SceneNotPublished
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS
 from cm_assets.carbonmapper.ratelimit import RateLimiter, RatePolicy
 
-from .conftest import admin
+from cm_assets_tests.helpers.client import admin
 
 
 class FakeClock:

@@ -17,7 +17,7 @@ from cm_assets.carbonmapper.geo import GeoArray, window_block_bytes
 from cm_assets.carbonmapper.urls import parse_asset_url
 
 from ._servers import Recorder, recording_server
-from .conftest import admin
+from cm_assets_tests.helpers.client import admin
 
 PLUME_PATH = "/api/v1/catalog/plume/"
 

@@ -4,6 +4,8 @@ import pytest
 
 from cm_assets.carbonmapper.atomic import atomic_path, write_atomic
 
+pytestmark = pytest.mark.fast
+
 
 def test_write_publishes_the_whole_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "a" / "b.bin"

@@ -9,6 +9,8 @@ import pytest
 from cm_assets.carbonmapper import ClientConfig
 from cm_assets.carbonmapper.config import credentials_file, read_credentials_file
 
+pytestmark = pytest.mark.fast
+
 
 def _write(path, payload) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

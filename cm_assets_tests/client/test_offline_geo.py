@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import rasterio
 from rasterio.transform import from_origin
 
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.products import alpha_outline
 from cm_assets.carbonmapper.scenes import _window
+
+pytestmark = pytest.mark.fast
 
 TRANSFORM = from_origin(500000.0, 3600000.0, 30.0, 30.0)
 

@@ -8,6 +8,8 @@ from cm_assets.carbonmapper import (CollectionId, Gas, Instrument, PlumeCsvRow, 
                                    RecordError, Sector, SourceDetail, SourceSummary, parse_sector)
 from cm_assets.carbonmapper.models import SceneItem
 
+pytestmark = pytest.mark.fast
+
 PLUME_ID = "tan20260331t181625c77s4001-D"
 
 

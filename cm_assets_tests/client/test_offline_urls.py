@@ -15,6 +15,8 @@ from cm_assets.carbonmapper.query import format_interval, plume_filters
 from cm_assets.carbonmapper.scenes import derive_scene_urls, rgb_candidates
 from cm_assets.carbonmapper.urls import AssetUrls, parse_asset_url
 
+pytestmark = pytest.mark.fast
+
 API = "https://api.example.org/api/v1"
 PROXY = API + "/catalog/asset"
 PID = "tan20260623t124240c80s4001-A"

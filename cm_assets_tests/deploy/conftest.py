@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets_tests.conftest import replica_process
+from cm_assets_tests.helpers.replica import replica_process
 from cm_assets_tests.deploy.services import PostgresServer, postgres_bindir, require_binary
 from cm_assets_tests.deploy.stack import DagsterDeployment
 

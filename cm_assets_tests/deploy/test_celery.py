@@ -20,7 +20,7 @@ from cm_assets.warehouse.sql import run_query
 from cm_assets_tests.deploy.services import RedisServer, require_binary
 from cm_assets_tests.deploy.stack import BIN, DEPLOY_INSTANCE
 from cm_assets_tests.e2e.stack import REPO_ROOT, wait_for
-from cm_assets_tests.graph.conftest import pick_days
+from cm_assets_tests.helpers.graph import pick_days
 
 pytestmark = [pytest.mark.deploy, pytest.mark.celery]
 

@@ -16,7 +16,7 @@ from cm_assets.definitions import build_definitions
 from cm_assets.storage.store import Storage
 from cm_assets.defs.partitions import range_tags
 from cm_assets_tests.deploy.services import MotoS3Server
-from cm_assets_tests.graph.conftest import pick_days
+from cm_assets_tests.helpers.graph import pick_days
 
 pytestmark = pytest.mark.deploy
 

@@ -16,11 +16,11 @@ from cm_assets.defs.freshness.runs import IN_PROCESS
 from cm_assets.defs.resources import StorageResource
 from cm_assets.storage.store import Storage
 from cm_assets.warehouse.sql import run_query
-from cm_assets_tests.conftest import replica_resource
+from cm_assets_tests.helpers.replica import replica_resource
 from cm_assets_tests.deploy.services import PG_DB, PG_PASSWORD, PG_USER
 from cm_assets_tests.deploy.stack import REPOSITORY
 from cm_assets_tests.e2e.stack import wait_for
-from cm_assets_tests.graph.conftest import pick_days
+from cm_assets_tests.helpers.graph import pick_days
 
 pytestmark = pytest.mark.deploy
 

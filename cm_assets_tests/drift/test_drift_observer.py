@@ -10,6 +10,8 @@ from dagster import AssetCheckSeverity
 from cm_assets.carbonmapper.vocabulary import RECORD_FIELDS
 from cm_assets.defs.catalog.drift import DRIFT_CHECKS, DriftObserver
 
+pytestmark = pytest.mark.fast
+
 BASE = "https://cdn.example.org"
 
 

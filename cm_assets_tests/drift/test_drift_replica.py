@@ -11,7 +11,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, materialize
 from cm_assets.carbonmapper import CarbonMapperClient, Gas, l2b_candidates
 from cm_assets.defs.catalog.assets import plume_catalog
 from cm_assets.defs.resources import StorageResource
-from cm_assets_tests.conftest import replica_process, replica_resource
+from cm_assets_tests.helpers.replica import replica_process, replica_resource
 
 NEWEST_ERA = ("2026-06-01T00:00:00Z", "2026-10-01T00:00:00Z")  # v3e upstream, v3f on the drifted replica
 

@@ -22,7 +22,7 @@ from cm_assets.defs.freshness.events import observation_day
 from cm_assets.defs.freshness.runs import IN_PROCESS
 from cm_assets.replica.clock import parse_instant
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets_tests.conftest import REPLICA_CLOCK_START, replica_process
+from cm_assets_tests.helpers.replica import REPLICA_CLOCK_START, replica_process
 from cm_assets_tests.e2e.flows import RUN_TIMEOUT
 from cm_assets_tests.e2e.stack import REPOSITORY, DagsterDev, wait_for
 

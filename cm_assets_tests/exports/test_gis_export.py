@@ -11,7 +11,7 @@ import shapely
 
 from cm_assets.cli import main
 from cm_assets.warehouse.sql import run_query
-from cm_assets_tests.graph.conftest import build_graph, pick_days
+from cm_assets_tests.helpers.graph import build_graph, pick_days
 
 LAYERS = ("plumes", "outlines", "sources", "crop_footprints")
 KINDS = {"plumes": "Point", "outlines": "MultiPolygon", "sources": "Point", "crop_footprints": "MultiPolygon"}

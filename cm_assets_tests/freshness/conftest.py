@@ -1,33 +1,16 @@
-"""Helpers of the freshness tests: resources and clients bound to a replica, sensor evaluation."""
+"""Fixtures of the freshness tests: sensor evaluation against a replica."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-import requests
 from dagster import DagsterInstance, SensorDefinition, build_sensor_context
 
-from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.definitions import defs
-from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
-from cm_assets_tests.conftest import replica_resource
+from cm_assets.defs.resources import FreshnessResource, StorageResource
 from cm_assets.replica.process import ReplicaProcess
-
-
-def resource_for(replica: ReplicaProcess) -> CarbonMapperResource:
-    return replica_resource(replica)
-
-
-def client_for(replica: ReplicaProcess) -> CarbonMapperClient:
-    return CarbonMapperClient(replica.api_url, email=replica.email, password=replica.password)
-
-
-def advance(replica: ReplicaProcess, days: float) -> str:
-    """Move the replica clock forward; returns the new instant."""
-    response = requests.post(f"{replica.admin_url}/clock", json={"advance_seconds": days * 86400}, timeout=30)
-    response.raise_for_status()
-    return response.json()["now"]
+from cm_assets_tests.helpers.freshness import resource_for
 
 
 @pytest.fixture

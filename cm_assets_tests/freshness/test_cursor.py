@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from cm_assets.defs.freshness.cursor import Event, TimeCursor, plan_tick
+
+pytestmark = pytest.mark.fast
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
 

@@ -6,9 +6,12 @@ import math
 from datetime import UTC, datetime
 
 import duckdb
+import pytest
 
 from cm_assets.defs.freshness.history import HISTORY_COLUMNS, HISTORY_PATH, append_history, read_history
 from cm_assets.storage.store import Storage
+
+pytestmark = pytest.mark.fast
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from cm_assets.defs.freshness.cursor import TimeCursor, parse_time
 from cm_assets.defs.freshness.events import observation_day
 from cm_assets.defs.freshness.new_detections import new_plume_sensor
 from cm_assets.defs.resources import FreshnessResource
-from cm_assets_tests.freshness.conftest import advance, client_for
+from cm_assets_tests.helpers.freshness import advance, client_for
 
 
 def published(replica) -> list[dict]:

@@ -12,7 +12,7 @@ from cm_assets.defs.freshness.history import read_history
 from cm_assets.defs.freshness.reprocessing import reprocessed_plume_sensor
 from cm_assets.defs.resources import StorageResource
 from cm_assets.storage.store import Storage
-from cm_assets_tests.freshness.conftest import client_for, resource_for
+from cm_assets_tests.helpers.freshness import client_for, resource_for
 
 
 def reprocess(replica, plume_id: str) -> dict:

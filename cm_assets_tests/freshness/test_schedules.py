@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, build_schedule_context
 
 from cm_assets.definitions import build_definitions, defs
 from cm_assets.defs.freshness.schedules import daily_catalog_schedule, sources_schedule
 from cm_assets.defs.resources import FreshnessResource
+
+pytestmark = pytest.mark.fast
 
 
 def test_definitions_load_with_every_freshness_sensor_and_schedule() -> None:

@@ -11,7 +11,7 @@ import requests
 
 from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.defs.partitions import day_window
-from cm_assets_tests.conftest import REPLICA_END
+from cm_assets_tests.helpers.replica import REPLICA_END
 
 
 def busiest_days(replica, width: int, low: int = 45, high: int = 200) -> list[str]:

@@ -9,6 +9,8 @@ import pytest
 from cm_assets.defs.catalog.build import conflicting_duplicates
 from cm_assets_tests.graph.samples import catalog, payload
 
+pytestmark = pytest.mark.fast
+
 DAY = "2026-10-01"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from dagster import AssetCheckSeverity
 from shapely.geometry import Polygon
 
@@ -11,6 +12,8 @@ from cm_assets.defs.catalog.assets import catalog_checks
 from cm_assets.storage.layout import catalog_day
 from cm_assets.storage.store import Storage
 from cm_assets_tests.graph.samples import catalog, payload
+
+pytestmark = pytest.mark.fast
 
 
 def _by_name(results):

@@ -21,6 +21,7 @@ def _plan(day: str, tasks) -> DayPlan:
     return DayPlan(day, list(tasks), lambda rows: pd.DataFrame(rows))
 
 
+@pytest.mark.fast
 def test_tasks_of_all_days_share_one_pool():
     """Two plumes a day, four workers: four tasks must be in flight at once (a per-day pool never
     gets past two and the barrier breaks)."""
@@ -36,6 +37,7 @@ def test_tasks_of_all_days_share_one_pool():
     assert [list(t["n"]) for t in tables] == [[0, 1], [0, 1]]
 
 
+@pytest.mark.fast
 def test_a_day_is_written_as_soon_as_its_tasks_are_done():
     day1_written = threading.Event()
 
@@ -47,6 +49,7 @@ def test_a_day_is_written_as_soon_as_its_tasks_are_done():
              lambda day, table: day1_written.set() if day == "d1" else None)
 
 
+@pytest.mark.fast
 def test_an_error_stops_the_run_and_keeps_finished_days():
     written: list[str] = []
     gate = threading.Event()
@@ -64,6 +67,7 @@ def test_an_error_stops_the_run_and_keeps_finished_days():
     assert written == ["d1"]
 
 
+@pytest.mark.fast
 def test_a_day_without_tasks_is_written_empty():
     written = {}
     run_days([_plan("d1", [])], 2, written.__setitem__)
@@ -75,7 +79,7 @@ def _detections() -> pd.DataFrame:
                          "emission_auto": [100.0, 250.0], "instrument": ["tan", "av3"]})
 
 
-@pytest.mark.parametrize("workers", [0, 1])
+@pytest.mark.parametrize("workers", [pytest.param(0, marks=pytest.mark.fast), 1])  # 1: a process pool (slow to start)
 def test_figures_are_rendered_and_written(tmp_path, workers):
     store = Storage(str(tmp_path))
     rows = [{"plume_id": "p", "png": figures.render("plots/p.png", plots.source_timeline, "s", _detections(),
@@ -85,7 +89,7 @@ def test_figures_are_rendered_and_written(tmp_path, workers):
     assert row["png"] == store.uri("plots/p.png") and data.startswith(b"\x89PNG") and len(data) > 10_000
 
 
-def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):
+def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):  # a process pool: not in the fast layer
     store = Storage(str(tmp_path))
     rows = [{"plume_id": "p", "value": 3,
              "png": figures.render("plots/p.png", plots.source_timeline, "s", None, 1.0, workers=1)}]

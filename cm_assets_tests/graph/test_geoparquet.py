@@ -18,6 +18,8 @@ from cm_assets.warehouse.db import connect
 from cm_assets.warehouse.schema import TABLES, conform, geometry_columns
 from cm_assets_tests.graph.samples import catalog, payload
 
+pytestmark = pytest.mark.fast
+
 GEOMETRY_TABLES = [t for t in TABLES if geometry_columns(t)]
 BBOX_FIELDS = ("xmin", "ymin", "xmax", "ymax")
 

@@ -9,8 +9,8 @@ from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.storage.store import Storage
 from cm_assets.defs.partitions import range_tags
-from cm_assets_tests.conftest import CREDENTIAL_ENV, replica_resource
-from cm_assets_tests.graph.conftest import pick_days
+from cm_assets_tests.helpers.replica import CREDENTIAL_ENV, replica_resource
+from cm_assets_tests.helpers.graph import pick_days
 
 
 def test_a_throttled_run_loses_no_plume(replica_factory, tmp_path):

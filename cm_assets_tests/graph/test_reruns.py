@@ -12,7 +12,7 @@ from cm_assets.cli import main as cli_main
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import StorageResource
 from cm_assets.warehouse.sql import run_query
-from cm_assets_tests.graph.conftest import client_resource, pick_days
+from cm_assets_tests.helpers.graph import client_resource, pick_days
 
 
 def test_rerun_replaces_the_partition_without_duplicates(built, replica):

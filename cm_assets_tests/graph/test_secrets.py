@@ -13,7 +13,7 @@ from dagster import DagsterInstance
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import CarbonMapperResource, LiteralSecretError, StorageResource
 from cm_assets.defs.partitions import range_tags
-from cm_assets_tests.graph.conftest import pick_days
+from cm_assets_tests.helpers.graph import pick_days
 
 JWT = re.compile(rb"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 

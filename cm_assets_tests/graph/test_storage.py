@@ -10,6 +10,8 @@ import pytest
 
 from cm_assets.storage.store import Storage
 
+pytestmark = pytest.mark.fast
+
 
 class Boom(Exception):
     pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cm_assets.cli import main
 from cm_assets.storage.layout import catalog_day, quarantine_day
 from cm_assets.defs.freshness.history import HISTORY_COLUMNS
@@ -11,6 +13,8 @@ from cm_assets.warehouse.ingest import TABLE_FILES
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.sql import run_query
 from cm_assets_tests.graph.samples import catalog, payload
+
+pytestmark = pytest.mark.fast
 
 
 def test_views_exist_and_are_empty_without_files(tmp_path):

@@ -4,6 +4,8 @@ import pytest
 
 from cm_assets.replica.atomic import write_atomically
 
+pytestmark = pytest.mark.fast
+
 
 def test_success_publishes_and_failure_leaves_nothing(tmp_path):
     target = tmp_path / "cache" / "item.tif"

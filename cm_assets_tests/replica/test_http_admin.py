@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from cm_assets.replica.faults import FaultInjector
-from cm_assets_tests.conftest import replica_process
+from cm_assets_tests.helpers.replica import replica_process
 from cm_assets_tests.replica._http import TIMEOUT, admin, bearer, login
 
 

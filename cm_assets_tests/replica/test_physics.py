@@ -9,6 +9,8 @@ import pytest
 from cm_assets import ime
 from cm_assets.replica import physics
 
+pytestmark = pytest.mark.fast
+
 IMPLEMENTATIONS = [pytest.param(physics, id="replica"), pytest.param(ime, id="pipeline")]
 
 

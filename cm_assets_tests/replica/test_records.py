@@ -15,6 +15,8 @@ from cm_assets.replica import records
 from cm_assets.replica.query import PlumeQuery, select_plumes, select_scenes
 from cm_assets.replica.world import WorldConfig, build_world, utc_ns
 
+pytestmark = pytest.mark.fast
+
 END = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 API = "http://127.0.0.1:1/api/v1"

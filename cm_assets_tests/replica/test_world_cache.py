@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from cm_assets.replica import world_cache
 from cm_assets.replica.world import WorldConfig
+
+pytestmark = pytest.mark.fast
 
 CONFIG = WorldConfig.from_scale("tiny", seed=7, end=date(2026, 11, 24))
 

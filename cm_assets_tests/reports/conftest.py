@@ -9,7 +9,7 @@ import pytest
 
 from cm_assets.carbonmapper import CarbonMapperClient, Gas
 from cm_assets.carbonmapper.errors import SceneNotPublished
-from cm_assets_tests.conftest import REPLICA_END
+from cm_assets_tests.helpers.replica import REPLICA_END
 
 
 @pytest.fixture(scope="module")

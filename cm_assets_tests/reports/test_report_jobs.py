@@ -12,7 +12,7 @@ from cm_assets.cli import main
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import StorageResource
 from cm_assets.reports import plots
-from cm_assets_tests.graph.conftest import client_resource
+from cm_assets_tests.helpers.graph import client_resource
 from cm_assets_tests.reports.pngs import PNG_SIGNATURE, assert_figure
 
 EMBEDDED = re.compile(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)")

@@ -1,0 +1,1 @@
+"""Helpers the tests import (conftest files keep fixtures only)."""
