@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cm_assets.defs.catalog.build import conflicting_duplicates
-from cm_assets_tests.graph.samples import catalog, payload
+from cm_assets_tests.helpers.samples import catalog, payload
 
 pytestmark = pytest.mark.fast
 

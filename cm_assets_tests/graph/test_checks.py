@@ -11,7 +11,7 @@ from cm_assets.defs import checks
 from cm_assets.defs.catalog.assets import catalog_checks
 from cm_assets.storage.layout import catalog_day
 from cm_assets.storage.store import Storage
-from cm_assets_tests.graph.samples import catalog, payload
+from cm_assets_tests.helpers.samples import catalog, payload
 
 pytestmark = pytest.mark.fast
 

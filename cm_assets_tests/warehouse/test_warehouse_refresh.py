@@ -26,8 +26,8 @@ from cm_assets.warehouse.schema import conform
 from cm_assets.warehouse.snapshot import next_snapshot, standby_path
 from cm_assets.warehouse.views import ENRICHED_SELECT
 from cm_assets.warehouse.sql import run_query
-from cm_assets_tests.graph.samples import catalog, payload
-from cm_assets_tests.graph.warehouse_reader import hold, read_loop
+from cm_assets_tests.helpers.samples import catalog, payload
+from cm_assets_tests.helpers.warehouse_reader import hold, read_loop
 
 SUFFIXES = "ABCDEFGH"
 

@@ -12,7 +12,7 @@ from cm_assets.warehouse.db import connect
 from cm_assets.warehouse.ingest import TABLE_FILES
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.sql import run_query
-from cm_assets_tests.graph.samples import catalog, payload
+from cm_assets_tests.helpers.samples import catalog, payload
 
 pytestmark = pytest.mark.fast
 
