@@ -18,11 +18,13 @@ from cm_assets.storage.store import Storage
 from cm_assets.warehouse.schema import conform
 
 
-def remove_plume_temporaries(store: Storage, records: Sequence[PlumeRecord], log) -> None:
-    """Remove what killed writes left in the plumes' directories (reused plumes included)."""
+def remove_plume_temporaries(store: Storage, records: Sequence[PlumeRecord],
+                             dirs: Callable[[str], list[str]], log) -> None:
+    """Remove what killed writes left in the plumes' directories ``dirs(plume_id)`` (reused plumes
+    included); each asset lists only the directories it writes."""
     for record in records:
         try:
-            store.remove_stale_temporaries(layout.plume_dirs(record.plume_id))
+            store.remove_stale_temporaries(dirs(record.plume_id))
         except OSError as error:
             log.warning(f"{record.plume_id}: temporaries not removed: {describe(error)}")
 

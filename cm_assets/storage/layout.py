@@ -82,9 +82,14 @@ def source_timeline_png(source_name: str) -> str:
     return f"plots/sources/{source_name}.png"
 
 
-def plume_dirs(plume_id: str) -> list[str]:
-    """Directories holding one plume's files (products, crops, pictures)."""
-    return [f"products/{plume_id}", f"crops/{plume_id}", f"plots/plumes/{plume_id}"]
+def product_dirs(plume_id: str) -> list[str]:
+    """Directories ``plume_products`` writes for one plume (its products and pictures)."""
+    return [f"products/{plume_id}", f"plots/plumes/{plume_id}"]
+
+
+def crop_dirs(plume_id: str) -> list[str]:
+    """Directory ``scene_crops`` writes the plume's L2B crops in (its picture goes with the products')."""
+    return [f"crops/{plume_id}"]
 
 
 def report_dir(kind: str, name: str) -> str:

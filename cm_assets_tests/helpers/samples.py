@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cm_assets.carbonmapper.models import PlumeRecord
-from cm_assets.defs.catalog.build import build_catalog
+from cm_assets.defs.catalog.build import build_catalog_days
 
 
 def payload(suffix: str = "A", day: str = "2026-10-01", **overrides: Any) -> dict[str, Any]:
@@ -36,4 +36,4 @@ def payload(suffix: str = "A", day: str = "2026-10-01", **overrides: Any) -> dic
 
 def catalog(day: str, payloads: list[dict]):
     """The catalog and quarantine frames the asset would write for ``payloads``."""
-    return build_catalog(payloads, day, PlumeRecord.parse)
+    return build_catalog_days({day: payloads}, PlumeRecord.parse)

@@ -30,18 +30,18 @@ def materialized(replica, published_plume, tmp_path_factory):
     return defs, root
 
 
-def _output_metadata(result, op_name: str) -> dict:
+def _report_metadata(defs, job: str, op_name: str, config: dict) -> dict:
+    """Run the report ``job`` with ``config`` for its op; the op's output metadata."""
+    result = defs.resolve_job_def(job).execute_in_process(
+        run_config={"ops": {op_name: {"config": config}}}, instance=DagsterInstance.ephemeral())
+    assert result.success
     [event] = [e for e in result.events_for_node(op_name) if e.event_type_value == "STEP_OUTPUT"]
     return event.step_output_data.metadata
 
 
 def test_plume_report_job_shows_the_figures_and_reuses_stored_products(materialized, published_plume):
     defs, root = materialized
-    result = defs.resolve_job_def("plume_report").execute_in_process(
-        run_config={"ops": {"plume_figures": {"config": {"plume_id": published_plume.plume_id}}}},
-        instance=DagsterInstance.ephemeral())
-    assert result.success
-    metadata = _output_metadata(result, "plume_figures")
+    metadata = _report_metadata(defs, "plume_report", "plume_figures", {"plume_id": published_plume.plume_id})
     out = root / "reports" / "plumes" / published_plume.plume_id
     for name in ("four_panel", "l2b_context", "l3a_vs_l2b"):
         assert metadata[f"{name}_path"].value == str(out / f"{name}.png")
@@ -65,11 +65,7 @@ def test_plume_command_reuses_the_data_root(materialized, published_plume, cli_e
 
 def test_source_report_job_shows_the_profile(materialized, busy_source):
     defs, root = materialized
-    result = defs.resolve_job_def("source_report").execute_in_process(
-        run_config={"ops": {"source_figures": {"config": {"source_name": busy_source.source_name}}}},
-        instance=DagsterInstance.ephemeral())
-    assert result.success
-    metadata = _output_metadata(result, "source_figures")
+    metadata = _report_metadata(defs, "source_report", "source_figures", {"source_name": busy_source.source_name})
     assert "emission p99" in metadata["profile"].value
     assert EMBEDDED.search(metadata["timeline"].value)
     assert (root / "reports" / "sources" / busy_source.source_name / "timeline.png").exists()

@@ -169,8 +169,9 @@ def split_days(frame: pd.DataFrame, column: str, days: Iterable[str]) -> dict[st
 
 def build_catalog_days(payloads_by_day: dict[str, Iterable[Any]], parse: Callable[[dict], Any],
                        now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """``build_catalog`` for many days at once (rows in day order): the tables are typed once for
-    all the days, so a backfill costs per record, not per day. ``split_days`` cuts them by day."""
+    """The catalog and quarantine tables of many days at once, rows in day order (see
+    :func:`_day_rows` for the rules): the tables are typed once for all the days, so a backfill costs
+    per record, not per day. ``split_days`` cuts them by day."""
     now = now or datetime.now(timezone.utc)
     good: list[dict] = []
     bad: list[dict] = []
@@ -179,9 +180,3 @@ def build_catalog_days(payloads_by_day: dict[str, Iterable[Any]], parse: Callabl
         good += rows
         bad += rejected
     return conform(pd.DataFrame(good), "plumes"), conform(pd.DataFrame(bad), "quarantine")
-
-
-def build_catalog(payloads: Iterable[Any], day: str, parse: Callable[[dict], Any],
-                  now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """One day's catalog and quarantine tables (see :func:`_day_rows` for the rules)."""
-    return build_catalog_days({day: payloads}, parse, now)

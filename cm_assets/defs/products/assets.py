@@ -118,7 +118,7 @@ def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
                   config: ProductsConfig, log) -> DayPlan:
     """The products table of one day, one task per plume (previous complete rows of unchanged
     plumes are reused)."""
-    remove_plume_temporaries(store, records, log)
+    remove_plume_temporaries(store, records, layout.product_dirs, log)
     reuse = _reusable(store, day, log)
 
     def one(record: PlumeRecord) -> dict:

@@ -130,7 +130,7 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
 
     Each L2B parent is resolved once for all of its plumes (one task per scene, run on the run's
     shared pool); the rows keep the order of ``records``."""
-    remove_plume_temporaries(store, records, log)
+    remove_plume_temporaries(store, records, layout.crop_dirs, log)
     outlines = _outlines(store, day, log) if records else pd.DataFrame()
     api_now = client.api_now() if records else None
     old = read_previous(store, layout.crops_day(day), log)
