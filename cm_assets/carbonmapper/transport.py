@@ -144,12 +144,14 @@ class Transport:
         return self._clock_offset is not None
 
     def _note_api_date(self, url: str, response: requests.Response) -> None:
+        """Keep the API's clock offset from an API response (the CDN's range reads are not parsed)."""
+        if not self.is_api_url(url):
+            return
         try:
             sent = parsedate_to_datetime(response.headers["Date"]).timestamp()
         except (KeyError, TypeError, ValueError):
             return
-        if self.is_api_url(url):
-            self._clock_offset = sent - time.time()
+        self._clock_offset = sent - time.time()
 
     # -- URLs and auth ---------------------------------------------------------------------
 
