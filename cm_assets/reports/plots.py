@@ -8,16 +8,18 @@ objects cost more per picture than fetching the plume (see the canvas module).
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from PIL import Image
 from shapely.geometry.base import BaseGeometry
 
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
-from cm_assets.reports.canvas import (Axes, Canvas, as_date_numbers, colorbar, colormapped, date_ticks,
-                                      nice_ticks)
+from cm_assets.reports.canvas import (PNG_COMPRESSION, PNG_STRATEGY, Axes, Canvas, as_date_numbers, colorbar,
+                                      colormapped, date_ticks, nice_ticks)
 
 #: Resolution of the pictures the assets store (the quick-look is 960 × 288 px).
 DPI = 80
@@ -227,11 +229,12 @@ def _legend(canvas: Canvas, box: Box, entries: list[tuple[tuple[int, int, int], 
 
 
 def thumbnail(png: bytes, width_px: int = 480) -> bytes:
-    """A smaller copy of ``png`` for embedding in markdown metadata."""
-    from matplotlib import image as mpimg
-
-    array = mpimg.imread(io.BytesIO(png), format="png")
-    step = max(1, int(np.ceil(array.shape[1] / width_px)))
+    """A smaller copy of ``png`` for embedding in markdown metadata (every ``step``-th pixel, as
+    wide as ``width_px`` or less)."""
+    image = Image.open(io.BytesIO(png))
+    step = max(1, math.ceil(image.width / width_px))
+    small = image if step == 1 else image.resize((math.ceil(image.width / step), math.ceil(image.height / step)),
+                                                 Image.Resampling.NEAREST)
     buffer = io.BytesIO()
-    mpimg.imsave(buffer, array[::step, ::step], format="png")
+    small.save(buffer, format="PNG", compress_level=PNG_COMPRESSION, compress_type=PNG_STRATEGY)
     return buffer.getvalue()

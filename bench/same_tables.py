@@ -1,0 +1,60 @@
+"""Compare the tables of two data roots row for row (behaviour-unchanged checks after a refactor).
+
+    python bench/same_tables.py ROOT_A ROOT_B
+
+Every GeoParquet table under catalog/, products/, crops/ and sources/ is read, columns that record
+when or where a run happened (``checked_at``, paths under the data root) are normalised, rows are
+sorted, and the two roots' tables are compared; the differing tables are listed with a sample of
+differing rows. Exit status 0 when every table is equal, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+RUN_COLUMNS = ("checked_at",)  # when the run looked, not what it found
+
+
+def tables(root: Path) -> dict[str, pd.DataFrame]:
+    """Every table of a data root, by its path relative to the root."""
+    found = {}
+    for folder in ("catalog", "products", "crops", "sources"):
+        for path in sorted((root / folder).rglob("*.parquet")):
+            found[str(path.relative_to(root))] = normalised(pd.read_parquet(path), root)
+    return found
+
+
+def normalised(frame: pd.DataFrame, root: Path) -> pd.DataFrame:
+    frame = frame.drop(columns=[c for c in RUN_COLUMNS if c in frame.columns])
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or str(values.dtype).startswith(("str", "string")):
+            frame[column] = values.map(lambda v: v.replace(str(root), "<root>") if isinstance(v, str) else
+                                       (v.hex() if isinstance(v, bytes) else repr(v)))
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def main(argv: list[str]) -> int:
+    a, b = Path(argv[0]).resolve(), Path(argv[1]).resolve()
+    left, right = tables(a), tables(b)
+    differing = sorted(set(left) ^ set(right))
+    for name in differing:
+        print(f"only in {'A' if name in left else 'B'}: {name}")
+    for name in sorted(set(left) & set(right)):
+        x, y = left[name], right[name]
+        if list(x.columns) != list(y.columns) or not x.equals(y):
+            differing.append(name)
+            print(f"differs: {name} ({len(x)} vs {len(y)} rows)")
+            if list(x.columns) == list(y.columns) and len(x) == len(y):
+                rows = (x != y).any(axis=1)
+                print(pd.concat({"A": x[rows].head(3), "B": y[rows].head(3)}).to_string()[:2000])
+    rows = sum(len(t) for t in left.values())
+    print(f"{len(left)} tables, {rows} rows in A; {len(differing)} differ")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
