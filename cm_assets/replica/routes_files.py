@@ -1,4 +1,4 @@
-"""Asset serving: the Bearer-gated proxy ``/catalog/asset/{key}`` and the signed CDN origin.
+"""File serving: the Bearer-gated asset proxy ``/catalog/asset/{key}`` and the signed CDN origin.
 
 Both resolve ``{collection}/{YYYY}/{MM}/{DD}/{item}/{item}_{collection}_{key}`` through
 ``RasterStore.resolve(collection, item, key, now)``; the file is generated on first use and
