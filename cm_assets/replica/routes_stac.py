@@ -251,12 +251,13 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
                      "merge": False}
         return page(args, features, matched, f"{base}/search", next_link)
 
-    router.add("GET", f"{stac}/?", root, "stac")
+    router.add("GET", stac, root, "stac")
+    router.add("GET", f"{stac}/", root, "stac")
     router.add("GET", f"{stac}/conformance", conformance, "stac")
     router.add("GET", f"{stac}/collections", collections, "stac")
-    router.add("GET", f"{stac}/collections/(?P<collection_id>[^/]+)", collection, "stac")
-    router.add("GET", f"{stac}/collections/(?P<collection_id>[^/]+)/items", items, "stac")
-    router.add("GET", f"{stac}/collections/(?P<collection_id>[^/]+)/items/(?P<item_id>[^/]+)",
+    router.add("GET", f"{stac}/collections/{{collection_id}}", collection, "stac")
+    router.add("GET", f"{stac}/collections/{{collection_id}}/items", items, "stac")
+    router.add("GET", f"{stac}/collections/{{collection_id}}/items/{{item_id}}",
                item, "stac")
     router.add("GET", f"{stac}/search", search_get, "stac")
     router.add("POST", f"{stac}/search", search_post, "stac")
