@@ -1,14 +1,14 @@
 """Replica benchmark: start-up (cold and from the world cache), a 1000-item plume page, assets;
-with ``--servers``, HTTP throughput of the replica's HTTP servers side by side.
+with ``--throughput``, the HTTP layer's requests/s and server CPU per request.
 
     .venv/bin/python bench/replica_bench.py [--scale full] [--end 2026-11-24] [--no-write]
-    .venv/bin/python bench/replica_bench.py --servers stdlib,uvicorn [--seconds 2] [--rounds 2]
+    .venv/bin/python bench/replica_bench.py --throughput [--seconds 2] [--rounds 3]
 
 Prints a table and (unless ``--no-write``) replaces the figures block in docs/replica.md. The
-throughput mode starts one tiny replica per server and runs the rounds interleaved (A B A B):
-requests/s and server CPU ms per request (from ``/proc``: robust when the client shares the cores)
-of two small JSON answers, a 100-item catalog page and a 16 KB Range read of a cached COG from the
-CDN, at several client concurrencies; it prints its table without writing docs.
+throughput mode starts a tiny replica and measures, ``--rounds`` times each, requests/s and server
+CPU ms per request (from ``/proc``: robust when the client shares the cores) of two small JSON
+answers, a 100-item catalog page and a 16 KB Range read of a cached COG from the CDN, at several
+client concurrencies; it prints its table without writing docs.
 """
 
 from __future__ import annotations
@@ -132,29 +132,22 @@ def _rate(url: str, headers: dict[str, str], clients: int, seconds: float,
     return served / wall, (_cpu_seconds(server_pid) - cpu) * 1000 / max(served, 1)
 
 
-def throughput(servers: list[str], end: str, seconds: float, rounds: int) -> list[tuple[str, str]]:
-    """Requests/s per (workload, concurrency, server), rounds interleaved A B A B."""
-    results: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+def throughput(end: str, seconds: float, rounds: int) -> list[tuple[str, str]]:
+    """Requests/s and server CPU ms per request per (workload, concurrency), ``rounds`` times."""
+    results: dict[tuple[str, int], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as root:
-        replicas = {s: ReplicaProcess(Path(root) / s, scale="tiny", end=end, ready_timeout=300,
-                                      extra_args=["--clock-start", f"{end}T23:59:59Z",
-                                                  "--http-server", s]).start() for s in servers}
-        try:
-            work = {s: _workloads(r) for s, r in replicas.items()}
+        with ReplicaProcess(root, scale="tiny", end=end, ready_timeout=300,
+                            extra_args=["--clock-start", f"{end}T23:59:59Z"]) as replica:
+            work = _workloads(replica)
             for _ in range(rounds):
-                for name in work[servers[0]]:
+                for name, (url, headers) in work.items():
                     for clients in CONCURRENCY:
-                        for server in servers:
-                            url, headers = work[server][name]
-                            results.setdefault((name, clients, server), []).append(
-                                _rate(url, headers, clients, seconds, replicas[server].pid))
-        finally:
-            for replica in replicas.values():
-                replica.stop()
-    return [(f"{name}, {clients} client{'s' * (clients > 1)}, {server}",
+                        results.setdefault((name, clients), []).append(
+                            _rate(url, headers, clients, seconds, replica.pid))
+    return [(f"{name}, {clients} client{'s' * (clients > 1)}",
              " / ".join(f"{rate:.0f}" for rate, _ in values) + " req/s; server CPU "
              + " / ".join(f"{cpu:.2f}" for _, cpu in values) + " ms/req")
-            for (name, clients, server), values in results.items()]
+            for (name, clients), values in results.items()]
 
 
 def render(rows: list[tuple[str, str]], scale: str) -> str:
@@ -170,14 +163,13 @@ def main() -> int:
     parser.add_argument("--scale", default="full")
     parser.add_argument("--end", default="2026-11-24")
     parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--servers", default=None,
-                        help="comma-separated HTTP servers to compare (stdlib,uvicorn)")
+    parser.add_argument("--throughput", action="store_true",
+                        help="measure the HTTP layer's requests/s instead (tiny world)")
     parser.add_argument("--seconds", type=float, default=2.0, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per server")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per cell")
     args = parser.parse_args()
-    if args.servers:
-        print(render(throughput(args.servers.split(","), args.end, args.seconds, args.rounds),
-                     "tiny"))
+    if args.throughput:
+        print(render(throughput(args.end, args.seconds, args.rounds), "tiny"))
         return 0
     table = render(run(args.scale, args.end), args.scale)
     print(table)

@@ -76,8 +76,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="add this field to every plume record (repeatable)")
     serve.add_argument("--drift-drop-field", action="append", default=[], metavar="NAME",
                        help="remove this field from every plume record (repeatable)")
-    serve.add_argument("--http-server", choices=("stdlib", "uvicorn"), default="stdlib",
-                       help="HTTP server of both origins")
     serve.add_argument("--exit-with-parent", type=int, default=None, metavar="PID",
                        help="stop when process PID is gone (a killed test runner leaves no replica)")
     serve.set_defaults(func=serve_command)
@@ -87,7 +85,6 @@ def serve_command(args: argparse.Namespace) -> int:
     """Build the world, listen, print the ready line, and block until a stop signal."""
     from cm_assets.replica.app import ServeConfig, build
     from cm_assets.replica.drift import Drift
-    from cm_assets.replica.asgi_server import AsgiReplicaServer
     from cm_assets.replica.server import ReplicaServer
 
     try:
@@ -105,8 +102,7 @@ def serve_command(args: argparse.Namespace) -> int:
         token_lifetime=args.token_lifetime, cdn_url_lifetime=args.cdn_url_lifetime,
         drift=drift)
     try:
-        server_class = AsgiReplicaServer if args.http_server == "uvicorn" else ReplicaServer
-        server = server_class(config.host, config.port, config.cdn_port,
+        server = ReplicaServer(config.host, config.port, config.cdn_port,
                                lambda api_url, cdn_url: build(config, api_url, cdn_url))
     except OSError as exc:
         print(f"replica: cannot listen: {exc}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The replica's HTTP servers: the API origin (``/api/v1``, ``/_replica``) and the signed CDN.
 
-Each origin is its own ``ThreadingHTTPServer`` (HTTP/1.1, keep-alive). Every request goes
+Each origin is its own ``ThreadingHTTPServer`` (HTTP/1.1, keep-alive, ``TCP_NODELAY``; uvicorn
+was measured against it and kept out, docs/replica.md "HTTP layer"). Every request goes
 through the same pipeline: route match → scheduled/probabilistic faults → rate limit → Bearer
 check → handler → response (optionally slowed or truncated) → stats and one access-log line on
 stderr. Admin routes skip faults, limits and stats. The log never contains Authorization headers, and
@@ -162,7 +163,7 @@ def make_handler(state: ReplicaState, router: Router, origin: str
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # header and body writes would wait ~40 ms on delayed ACKs
+        disable_nagle_algorithm = True  # else the body write waits for the header write's delayed ACK
 
         def version_string(self) -> str:
             return "cm-replica/1"
