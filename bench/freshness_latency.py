@@ -27,7 +27,8 @@ sys.path.insert(0, str(REPO))
 
 from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS  # noqa: E402
 from cm_assets.replica.process import ReplicaProcess  # noqa: E402
-from cm_assets.replica.world import WorldConfig, build_world  # noqa: E402
+from cm_assets.replica.world import WorldConfig  # noqa: E402
+from cm_assets.replica.world_generator import build_world  # noqa: E402
 from cm_assets_tests.e2e.flows import finished_runs, first_cursor_tick, query_warehouse  # noqa: E402
 from cm_assets_tests.e2e.stack import DagsterDev, wait_for  # noqa: E402
 

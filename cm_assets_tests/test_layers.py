@@ -151,8 +151,8 @@ DOMAINS = {"catalog", "products", "scenes", "freshness"}
 
 @pytest.mark.parametrize(("module", "source", "broken"), [
     ("cm_assets.replica.world", "from cm_assets.carbonmapper import models", "replica layer"),
-    ("cm_assets.replica.synthesis", "from cm_assets.ime import effective_wind", "replica layer"),
-    ("cm_assets.replica.synthesis", "def f():\n    from cm_assets.defs import storage\n", "replica layer"),
+    ("cm_assets.replica.field_solver", "from cm_assets.ime import effective_wind", "replica layer"),
+    ("cm_assets.replica.field_solver", "def f():\n    from cm_assets.defs import storage\n", "replica layer"),
     ("cm_assets.carbonmapper.client", "import dagster", "Dagster"),
     ("cm_assets.carbonmapper.client", "from ..defs.storage import Storage", "client layer"),
     ("cm_assets.warehouse.views", "from cm_assets.defs.resources import StorageResource", "library layer"),
@@ -171,7 +171,7 @@ def test_checker_finds_a_violation(module, source, broken):
 
 
 @pytest.mark.parametrize(("module", "source"), [
-    ("cm_assets.replica.synthesis", "from cm_assets.processes import stop_group"),
+    ("cm_assets.replica.field_solver", "from cm_assets.processes import stop_group"),
     ("cm_assets.reports.cli", "from cm_assets.replica.process import ReplicaProcess"),
     ("cm_assets.defs.scenes.assets", "from cm_assets.defs.scenes.stats import crop_stats"),
     ("cm_assets.defs.scenes.assets", "from . import stats\nfrom ..storage_shared import x"),

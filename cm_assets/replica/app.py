@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from cm_assets.replica import (routes_admin, routes_assets, routes_auth, routes_catalog,
+from cm_assets.replica import (routes_admin, routes_auth, routes_catalog, routes_files,
                                routes_stac)
 from cm_assets.replica.auth import AuthService
 from cm_assets.replica.cdn import CdnSigner
@@ -81,9 +81,9 @@ def build(config: ServeConfig, api_url: str, cdn_url: str
     api = Router()
     routes_auth.register(api, state, API_PREFIX)
     routes_catalog.register(api, state, API_PREFIX)
-    routes_assets.register(api, state, API_PREFIX)
+    routes_files.register(api, state, API_PREFIX)
     routes_stac.register(api, state, API_PREFIX)
     routes_admin.register(api, state)
     cdn = Router()
-    routes_assets.register_cdn(cdn, state)
+    routes_files.register_cdn(cdn, state)
     return state, api, cdn

@@ -72,8 +72,7 @@ def apply_to_world(world: Any, drift: Drift) -> None:
     if drift.cmf_type is not None:
         scenes.loc[scene_rows, "l2b_cmf_type"] = drift.cmf_type
     world.collections = collections_of(scenes, plumes)
-    world._arrays = None
-    world._columns = None
+    world.rows_changed()
 
 
 def apply_to_record(record: dict, drift: Drift | None) -> dict:

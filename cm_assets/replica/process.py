@@ -79,6 +79,13 @@ class ReplicaProcess:
         threading.Thread(target=self._drain_stdout, daemon=True).start()
         return self
 
+    @property
+    def pid(self) -> int:
+        """Process id of the running replica (a benchmark reads its CPU time)."""
+        if self._proc is None:
+            raise RuntimeError("not started")
+        return self._proc.pid
+
     def _wait_ready(self) -> dict[str, Any]:
         assert self._proc is not None and self._proc.stdout is not None
         deadline = time.monotonic() + self.ready_timeout

@@ -11,8 +11,8 @@ Checks, in order: unknown collection (404), item not in the collection or not ye
 (the plume's ``missing_assets``, ``artifact-mask.tif`` without ``has_artifact_mask``, the
 ``-unortho`` pair without ``has_unortho``) (404).
 
-Products (spec §8.4; field physics in ``synthesis``; keys, dtypes and nodata in
-``assets_catalog``):
+Products (spec §8.4; field physics in ``field_solver``; keys, dtypes and nodata in
+``product_files``):
 
 * L2B (item = scene): ``cmf.tif`` and ``uncertainty.tif`` on the scene's UTM grid;
   ``*-unortho.tif`` hold the same arrays in a raw sensor frame — lines in acquisition order, so
@@ -60,12 +60,14 @@ from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.features import shapes
 
-from cm_assets.replica import synthesis, versions
+from cm_assets.replica import field_solver, retrieval_noise, spectra, terrain, versions
 from cm_assets.replica.atomic import write_atomically
-from cm_assets.replica.assets_catalog import (
+from cm_assets.replica.product_files import (
     IME, L2B, RGB, VIS, AssetSpec, Condition, asset_spec, concentrations_nodata, media_type,
 )
-from cm_assets.replica.synthesis import Grid, PlumeSolution, PlumeSpec, SceneField, Site
+from cm_assets.replica.field_solver import PlumeSolution, PlumeSpec, SceneField
+from cm_assets.replica.grid import Grid, derive_seed, read_window
+from cm_assets.replica.terrain import Site
 
 PNG_MAX_SIDE = 115
 CONCENTRATION_PAD_PX = 3
@@ -161,15 +163,15 @@ class RasterStore:
                     return self._fields[key]
             row = self._scene(scene)
             grid = _grid(row)
-            coverage = synthesis.footprint_valid(grid, row["footprint_wkt"]) & synthesis.ragged_edges(
-                grid, synthesis.derive_seed(self._seed, row["name"], "edges"))
+            coverage = retrieval_noise.footprint_valid(grid, row["footprint_wkt"]) & retrieval_noise.ragged_edges(
+                grid, derive_seed(self._seed, row["name"], "edges"))
             origin_cols = [grid.pixel(*self._utm(r))[1] for r in self._scene_plumes.get(scene, [])]
-            failed = synthesis.failed_columns(
-                grid.width, origin_cols, np.random.default_rng(synthesis.derive_seed(self._seed, row["name"], "columns")))
+            failed = retrieval_noise.failed_columns(
+                grid.width, origin_cols, np.random.default_rng(derive_seed(self._seed, row["name"], "columns")))
             coverage[:, failed] = False
-            built = synthesis.synthesize_field(
+            built = field_solver.synthesize_field(
                 grid, gas, row["instrument"], coverage, plume_specs,
-                synthesis.derive_seed(self._seed, row["name"], gas, "noise"))
+                derive_seed(self._seed, row["name"], gas, "noise"))
             with self._fields_lock:
                 self._fields[key] = built
                 while len(self._fields) > self._field_cache_size:
@@ -193,9 +195,9 @@ class RasterStore:
         wind = float(row["wind_speed_avg_auto"])
         return PlumeSpec(
             plume_id=row["plume_id"], x=float(row["x"]), y=float(row["y"]), q_kg_h=float(row["q_true"]),
-            wind_speed=wind if np.isfinite(wind) else synthesis.FALLBACK_WIND_M_S,
+            wind_speed=wind if np.isfinite(wind) else field_solver.FALLBACK_WIND_M_S,
             wind_from_deg=float(row["wind_direction_avg_auto"]),
-            seed=synthesis.derive_seed(self._seed, int(row["plume_seed"]), "plume"))
+            seed=derive_seed(self._seed, int(row["plume_seed"]), "plume"))
 
     def _item(self, collection: str, item_id: str, now: pd.Timestamp) -> _Item:
         info = self._world.collections.get(collection)
@@ -239,19 +241,19 @@ class RasterStore:
     def _build_l2b(self, item: _Item, spec: AssetSpec, out: Path) -> None:
         row = self._scene(item.scene)
         if spec.key == "uas.txt":
-            out.write_text(synthesis.unit_absorption_spectrum(item.gas, row["instrument"]), encoding="utf-8")
+            out.write_text(spectra.unit_absorption_spectrum(item.gas, row["instrument"]), encoding="utf-8")
             return
         scene = self.scene_field(item.scene, item.gas)
         grid = scene.grid
         if spec.key == "artifact-mask.tif":
-            flags = synthesis.artifact_mask(grid, synthesis.derive_seed(self._seed, row["name"], item.gas, "artifacts"))
+            flags = retrieval_noise.artifact_mask(grid, derive_seed(self._seed, row["name"], item.gas, "artifacts"))
             flags[~scene.valid] = int(spec.nodata)
             write_cog(out, flags[None], spec, grid.epsg, grid.transform, "nearest")
             return
         if spec.key.startswith("cmf"):
             data = scene.values
         else:
-            data = synthesis.uncertainty(scene, synthesis.derive_seed(self._seed, row["name"], item.gas, "uncertainty"))
+            data = field_solver.uncertainty(scene, derive_seed(self._seed, row["name"], item.gas, "uncertainty"))
         data = np.where(scene.valid, data, np.float32(spec.nodata)).astype("float32")
         if spec.key.endswith("-unortho.tif"):
             write_cog(out, np.flipud(data)[None], spec, None, None, "average")
@@ -271,12 +273,12 @@ class RasterStore:
         for i in self._scene_plumes.get(scene, []):
             p = self._plume(i)
             sites.append(Site((grid.y0 - p["y"]) / grid.gsd - 0.5, (p["x"] - grid.x0) / grid.gsd - 0.5, p["sector"]))
-        rgb = synthesis.terrain_rgb(grid, r0, c0, height, width, sites,
-                                    synthesis.derive_seed(self._seed, row["name"], "rgb"))
+        rgb = terrain.terrain_rgb(grid, r0, c0, height, width, sites,
+                                    derive_seed(self._seed, row["name"], "rgb"))
         window_grid = Grid(grid.epsg, grid.x0 + c0 * grid.gsd, grid.y0 - r0 * grid.gsd, grid.gsd, width, height)
-        inside = synthesis.footprint_valid(window_grid, row["footprint_wkt"])
-        inside &= synthesis.read_window(
-            synthesis.ragged_edges(grid, synthesis.derive_seed(self._seed, row["name"], "edges")),
+        inside = retrieval_noise.footprint_valid(window_grid, row["footprint_wkt"])
+        inside &= read_window(
+            retrieval_noise.ragged_edges(grid, derive_seed(self._seed, row["name"], "edges")),
             r0, c0, height, width, False)
         return np.where(inside[None], rgb, 0).astype("uint8")
 
@@ -288,8 +290,8 @@ class RasterStore:
         scene, sol = self._solution(item)
         grid = scene.grid
         r0, c0 = sol.vis_origin
-        h, w = synthesis.VIS_SHAPE
-        values = synthesis.read_window(np.where(scene.valid, scene.values, np.nan), r0, c0, h, w, np.nan)
+        h, w = field_solver.VIS_SHAPE
+        values = read_window(np.where(scene.valid, scene.values, np.nan), r0, c0, h, w, np.nan)
         broad = sol.broad_mask.data
         rgba = _colorize(values, broad)
         box = _bbox(broad, CONCENTRATION_PAD_PX, (h, w))
@@ -324,7 +326,7 @@ class RasterStore:
         r0 = mask_patch.row + (top + bottom - side) // 2
         c0 = mask_patch.col + (left + right - side) // 2
         mask = mask_patch.window(r0, c0, side, side, False)
-        values = synthesis.read_window(scene.values, r0, c0, side, side, np.nan)
+        values = read_window(scene.values, r0, c0, side, side, np.nan)
         ime_values = np.where(mask, values, np.nan).astype("float32")
         transform = grid.window_transform(r0, c0)
         if spec.key == "ime-cmf-concentrations.tif":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cm_assets.replica.clock import parse_instant
 from cm_assets.replica.errors import HTTPError
+from cm_assets.replica import reprocessing
 from cm_assets.replica.server import ReplicaState
 from cm_assets.replica.web import Request, Response, Router, json_response
 
@@ -45,7 +46,7 @@ def register(router: Router, state: ReplicaState) -> None:
             raise _bad("expected {'plume_id': ...}")
         with state.lock:
             try:
-                row = state.world.reprocess(plume, state.clock.now())
+                row = reprocessing.reprocess(state.world, plume, state.clock.now())
             except KeyError as exc:
                 raise HTTPError(404, {"detail": "Not Found"}) from exc
         return json_response({"plume_id": row["plume_id"], "id": row["id"],

@@ -25,7 +25,7 @@ import re
 import uuid
 from typing import Any
 
-from cm_assets.replica import records
+from cm_assets.replica import plume_records, scene_records, source_stats
 from cm_assets.replica.csv_out import render_csv
 from cm_assets.replica.errors import HTTPError, not_found
 from cm_assets.replica.filters import (GASES, INSTRUMENTS, PLUME_SORTS, SCENE_SORTS, page,
@@ -59,7 +59,7 @@ def _source_csv_row(feature: dict[str, Any]) -> dict[str, Any]:
             "detection_date_count": props["detection_date_count"],
             "source_persistence": props["persistence"], "source_emission": props["emission_auto"],
             "source_emission_uncertainty": props["emission_uncertainty_auto"],
-            "ipcc_sector": records.SECTOR_NAMES.get(props["sector"], props["sector"])}
+            "ipcc_sector": plume_records.SECTOR_NAMES.get(props["sector"], props["sector"])}
 
 
 def _csv_response(body: bytes, count: int, limit: int, offset: int,
@@ -86,7 +86,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         now = state.clock.now()
         with state.lock:
             rows = select_plumes(state.world, query, now)
-            items = [records.plume_record(state.world, int(r), asset_url)
+            items = [plume_records.plume_record(state.world, int(r), asset_url)
                      for r in rows[offset:offset + limit]]
         items = state.corruptions.items(items) if state.corruptions else items
         total = int(len(rows))
@@ -103,7 +103,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
             row = state.world.plume_index(key)
             if row is None or state.world.arrays()["published"][row] > to_ns(now):
                 raise not_found()
-            item = records.plume_record(state.world, row, asset_url)
+            item = plume_records.plume_record(state.world, row, asset_url)
         served = state.corruptions.items([item]) if state.corruptions else [item]
         return json_response(served[0])
 
@@ -111,14 +111,14 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         q = QueryParams(request.query)
         sort = q.enum("sort", PLUME_SORTS) or "desc"
         limit, offset = page(q, 500, 1000)
-        excluded = set(q.enums("exclude_columns", records.PLUME_CSV_COLUMNS) or ())
+        excluded = set(q.enums("exclude_columns", plume_records.PLUME_CSV_COLUMNS) or ())
         query = plume_query(q, sort)
         q.check()
         now = state.clock.now()
-        columns = [c for c in records.PLUME_CSV_COLUMNS if c not in excluded]
+        columns = [c for c in plume_records.PLUME_CSV_COLUMNS if c not in excluded]
         with state.lock:
             rows = select_plumes(state.world, query, now)
-            body = render_csv(columns, (records.plume_csv_row(state.world, int(r), asset_url)
+            body = render_csv(columns, (plume_records.plume_csv_row(state.world, int(r), asset_url)
                                         for r in rows[offset:offset + limit]))
         return _csv_response(body, len(rows), limit, offset, "plumes.csv")
 
@@ -130,7 +130,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         q.integer("minpoints")
         q.check()
         with state.lock:
-            return records.source_features(state.world, query, state.clock.now())
+            return source_stats.source_features(state.world, query, state.clock.now())
 
     def sources_geojson(request: Request) -> Response:
         return json_response({"type": "FeatureCollection", "features": source_features(request)},
@@ -147,7 +147,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         plume_query(q)
         q.check()
         with state.lock:
-            detail = records.source_detail(state.world, name, state.clock.now(), asset_url)
+            detail = source_stats.source_detail(state.world, name, state.clock.now(), asset_url)
         if detail is None:
             raise not_found()
         return json_response(detail)
@@ -155,8 +155,8 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
     def source_for_plume(request: Request, key: str) -> Response:
         now = state.clock.now()
         with state.lock:
-            name = records.source_for_plume(state.world, key, now)
-            detail = None if name is None else records.source_detail(state.world, name, now,
+            name = source_stats.source_for_plume(state.world, key, now)
+            detail = None if name is None else source_stats.source_detail(state.world, name, now,
                                                                       asset_url)
         if detail is None:
             raise not_found()
@@ -190,7 +190,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
                                  tuple(instruments) if instruments else None, gas, now)
             if q.string("sort") == "desc":
                 rows = rows[::-1]
-            items = [records.scene_annotated(state.world, int(r), now)
+            items = [scene_records.scene_annotated(state.world, int(r), now)
                      for r in rows[offset:offset + limit]]
         return json_response({"items": items, "count": int(len(rows))})
 
@@ -198,13 +198,13 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         raise HTTPError(401, {"detail": "Unauthorized"})
 
     router.add("GET", f"{cat}/plumes/annotated", plumes_annotated, "catalog")
-    router.add("GET", f"{cat}/plume/(?P<key>[^/]+)", plume, "catalog")
+    router.add("GET", f"{cat}/plume/{{key}}", plume, "catalog")
     router.add("GET", f"{cat}/plume-csv", plume_csv, "catalog")
-    router.add("GET", f"{cat}/sources\\.geojson", sources_geojson, "catalog")
+    router.add("GET", f"{cat}/sources.geojson", sources_geojson, "catalog")
     router.add("GET", f"{cat}/sources-csv", sources_csv, "catalog")
-    router.add("GET", f"{cat}/source/plume/name/(?P<key>[^/]+)", source_for_plume, "catalog")
-    router.add("GET", f"{cat}/source/plume/(?P<key>[^/]+)", source_for_plume_uuid, "catalog")
-    router.add("GET", f"{cat}/source/(?P<name>[^/]+)", source, "catalog")
-    router.add("GET", f"{cat}/source-plumes-csv/(?P<key>[^/]+)", source_plumes_csv, "catalog")
+    router.add("GET", f"{cat}/source/plume/name/{{key}}", source_for_plume, "catalog")
+    router.add("GET", f"{cat}/source/plume/{{key}}", source_for_plume_uuid, "catalog")
+    router.add("GET", f"{cat}/source/{{name}}", source, "catalog")
+    router.add("GET", f"{cat}/source-plumes-csv/{{key}}", source_plumes_csv, "catalog")
     router.add("GET", f"{cat}/scenes/annotated", scenes_annotated, "catalog")
     router.add("GET", f"{cat}/scenes", scenes, "catalog")

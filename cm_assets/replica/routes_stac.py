@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import shapely
 import shapely.geometry
 
-from cm_assets.replica import records
+from cm_assets.replica import stac_records
 from cm_assets.replica.errors import HTTPError
 from cm_assets.replica.params import parse_interval
 from cm_assets.replica.server import ReplicaState
@@ -161,7 +161,7 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
 
     def collections(request: Request) -> Response:
         with state.lock:
-            items = [records.stac_collection(state.world, c, state.api_url)
+            items = [stac_records.stac_collection(state.world, c, state.api_url)
                      for c in resident_ids()]
         return json_response({"collections": items, "links": [
             {"rel": "self", "href": f"{base}/collections", "type": "application/json"},
@@ -170,18 +170,18 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
     def collection(request: Request, collection_id: str) -> Response:
         collection_or_404(collection_id)
         with state.lock:
-            return json_response(records.stac_collection(state.world, collection_id,
+            return json_response(stac_records.stac_collection(state.world, collection_id,
                                                          state.api_url))
 
     def item(request: Request, collection_id: str, item_id: str) -> Response:
         collection_or_404(collection_id)
         with state.lock:
-            rows = records.stac_items(state.world, collection_id, state.clock.now(),
+            rows = stac_records.stac_items(state.world, collection_id, state.clock.now(),
                                       ids=(item_id,))
             if not rows:
                 raise stac_error(404, "NotFoundError",
                                  f"Item {item_id} in Collection {collection_id} does not exist.")
-            found = records.stac_item(state.world, rows[0][1], collection_id, state.api_url)
+            found = stac_records.stac_item(state.world, rows[0][1], collection_id, state.api_url)
         return json_response(found, content_type=GEOJSON)
 
     def run_search(args: SearchArgs, collection_ids: list[str]) -> tuple[list[dict], int]:
@@ -198,12 +198,12 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         ids = tuple(args.ids) if args.ids else None
         with state.lock:
             hits = [(c, row) for c in sorted(set(collection_ids))
-                    for _, row in records.stac_items(state.world, c, now, bbox=bbox,
+                    for _, row in stac_records.stac_items(state.world, c, now, bbox=bbox,
                                                      datetime=args.datetime, ids=ids)]
             if shape is not None:
                 hits = [(c, row) for c, row in hits if shape.intersects(shapely.geometry.shape(
-                    records.stac_item(state.world, row, c, state.api_url)["geometry"]))]
-            features = [records.stac_item(state.world, row, c, state.api_url)
+                    stac_records.stac_item(state.world, row, c, state.api_url)["geometry"]))]
+            features = [stac_records.stac_item(state.world, row, c, state.api_url)
                         for c, row in hits[args.offset:args.offset + args.limit]]
         return features, len(hits)
 
@@ -251,12 +251,13 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
                      "merge": False}
         return page(args, features, matched, f"{base}/search", next_link)
 
-    router.add("GET", f"{stac}/?", root, "stac")
+    router.add("GET", stac, root, "stac")
+    router.add("GET", f"{stac}/", root, "stac")
     router.add("GET", f"{stac}/conformance", conformance, "stac")
     router.add("GET", f"{stac}/collections", collections, "stac")
-    router.add("GET", f"{stac}/collections/(?P<collection_id>[^/]+)", collection, "stac")
-    router.add("GET", f"{stac}/collections/(?P<collection_id>[^/]+)/items", items, "stac")
-    router.add("GET", f"{stac}/collections/(?P<collection_id>[^/]+)/items/(?P<item_id>[^/]+)",
+    router.add("GET", f"{stac}/collections/{{collection_id}}", collection, "stac")
+    router.add("GET", f"{stac}/collections/{{collection_id}}/items", items, "stac")
+    router.add("GET", f"{stac}/collections/{{collection_id}}/items/{{item_id}}",
                item, "stac")
     router.add("GET", f"{stac}/search", search_get, "stac")
     router.add("POST", f"{stac}/search", search_post, "stac")

@@ -1,6 +1,7 @@
 """The replica's HTTP servers: the API origin (``/api/v1``, ``/_replica``) and the signed CDN.
 
-Each origin is its own ``ThreadingHTTPServer`` (HTTP/1.1, keep-alive). Every request goes
+Each origin is its own ``ThreadingHTTPServer`` (HTTP/1.1, keep-alive, ``TCP_NODELAY``; uvicorn
+was measured against it and kept out, docs/replica.md "HTTP layer"). Every request goes
 through the same pipeline: route match → scheduled/probabilistic faults → rate limit → Bearer
 check → handler → response (optionally slowed or truncated) → stats and one access-log line on
 stderr. Admin routes skip faults, limits and stats. The log never contains Authorization headers, and
@@ -111,12 +112,58 @@ def _limit_key(request: Request) -> str:
     return "ip:" + request.client
 
 
+def dispatch(state: ReplicaState, router: Router, origin: str, request: Request
+             ) -> tuple[str, Response, bool, float]:
+    """(route class, response, truncate?, delay s) of one request: route match, faults, rate
+    limit, Bearer check, handler. Errors become their responses; a bug becomes a logged 500."""
+    route_class, truncate, delay = origin, False, 0.0
+    try:
+        found = router.match(request.method, request.path)
+        if found is None:
+            raise not_found()
+        route, groups = found
+        route_class = route.route_class
+        if route_class != "admin":
+            decision = state.faults.decide(request.path)
+            truncate, delay = decision.truncate, decision.delay_s
+            if decision.error is not None:
+                raise decision.error
+            retry_after = state.limiter.check(_limit_key(request))
+            if retry_after is not None:
+                raise HTTPError(429, {"detail": "Request was throttled. Expected "
+                                      f"available in {retry_after} seconds."},
+                                {"Retry-After": str(retry_after)})
+        _authenticate(state, request, route.auth)
+        return route_class, route.handler(request, **groups), truncate, delay
+    except HTTPError as error:
+        return route_class, error_response(error), False, delay
+    except Exception:  # noqa: BLE001 - any bug becomes a logged 500, never a hang
+        traceback.print_exc(file=sys.stderr)
+        return route_class, error_response(
+            HTTPError(500, {"detail": "Internal Server Error"})), False, delay
+
+
+def _authenticate(state: ReplicaState, request: Request, mode: str) -> None:
+    if mode == "none":
+        return
+    token = request.bearer
+    if token is None:
+        if mode == "required":
+            raise unauthorized()
+        return
+    try:
+        request.claims = state.auth.decode(token, "access")
+    except AuthError as exc:
+        raise token_invalid() from exc
+
+
 def make_handler(state: ReplicaState, router: Router, origin: str
                  ) -> type[BaseHTTPRequestHandler]:
     """A request-handler class bound to one origin's router."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else the body write waits for the header write's delayed ACK
 
         def version_string(self) -> str:
             return "cm-replica/1"
@@ -152,7 +199,7 @@ def make_handler(state: ReplicaState, router: Router, origin: str
             body = self.rfile.read(length) if length > 0 else b""
             request = Request(self.command, path, parse_qs(split.query), self.headers, body,
                               self.client_address[0])
-            route_class, response, truncate, delay = self._dispatch(request)
+            route_class, response, truncate, delay = dispatch(state, router, origin, request)
             if delay:
                 time.sleep(delay)
             sent = self._write(response, truncate, None if route_class == "admin" else route_class,
@@ -162,47 +209,6 @@ def make_handler(state: ReplicaState, router: Router, origin: str
                              f"{masked_target(split.path, split.query)} {response.status} "
                              f"{sent}B {elapsed:.1f}ms\n")
             sys.stderr.flush()
-
-        def _dispatch(self, request: Request) -> tuple[str, Response, bool, float]:
-            route_class, truncate, delay = origin, False, 0.0
-            try:
-                found = router.match(request.method, request.path)
-                if found is None:
-                    raise not_found()
-                route, groups = found
-                route_class = route.route_class
-                if route_class != "admin":
-                    decision = state.faults.decide(request.path)
-                    truncate, delay = decision.truncate, decision.delay_s
-                    if decision.error is not None:
-                        raise decision.error
-                    retry_after = state.limiter.check(_limit_key(request))
-                    if retry_after is not None:
-                        raise HTTPError(429, {"detail": "Request was throttled. Expected "
-                                              f"available in {retry_after} seconds."},
-                                        {"Retry-After": str(retry_after)})
-                self._authenticate(request, route.auth)
-                return route_class, route.handler(request, **groups), truncate, delay
-            except HTTPError as error:
-                return route_class, error_response(error), False, delay
-            except Exception:  # noqa: BLE001 - any bug becomes a logged 500, never a hang
-                traceback.print_exc(file=sys.stderr)
-                return route_class, error_response(
-                    HTTPError(500, {"detail": "Internal Server Error"})), False, delay
-
-        @staticmethod
-        def _authenticate(request: Request, mode: str) -> None:
-            if mode == "none":
-                return
-            token = request.bearer
-            if token is None:
-                if mode == "required":
-                    raise unauthorized()
-                return
-            try:
-                request.claims = state.auth.decode(token, "access")
-            except AuthError as exc:
-                raise token_invalid() from exc
 
         def _write(self, response: Response, truncate: bool, stats_class: str | None,
                    counted_path: str | None = None) -> int:

@@ -1,7 +1,7 @@
 """A small HTTP framework on the standard library: requests, responses, routing, Range.
 
-Routes are ``(method, regex, handler, route_class, auth)``; handlers take the request plus the
-regex groups and return a :class:`Response` or raise :class:`HTTPError`. ``GET`` routes answer
+Routes are ``(method, path template, handler, route_class, auth)``, matched by Starlette's
+routing (``/plume/{key}``, ``{key:path}``); handlers take the request plus the path parameters and return a :class:`Response` or raise :class:`HTTPError`. ``GET`` routes answer
 ``HEAD`` too. File responses honour a single ``Range`` (``bytes=a-b``, ``bytes=a-``,
 ``bytes=-n``); multi-range requests get the whole file (200), as RFC 9110 allows.
 """
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import Any, Literal
+
+from starlette.routing import Match
+from starlette.routing import Route as StarletteRoute
 
 from cm_assets.replica.errors import HTTPError
 
@@ -29,7 +31,7 @@ class Request:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: Message
+    headers: Mapping[str, str]  # case-insensitive lookups (http.server Message, Starlette Headers)
     body: bytes
     client: str
     claims: dict[str, Any] | None = None
@@ -116,34 +118,42 @@ Handler = Callable[..., Response]
 
 @dataclass(frozen=True)
 class Route:
+    """A handler, its path template (Starlette syntax: ``/plume/{key}``), class and auth mode."""
+
     method: str
-    pattern: re.Pattern[str]
+    template: StarletteRoute
     handler: Handler
     route_class: str
     auth: AuthMode
 
 
+def _unused_endpoint(request: Any) -> None:
+    """Placeholder: Starlette's route only matches here; the replica calls ``Route.handler``."""
+
+
 class Router:
-    """Ordered route table."""
+    """Ordered route table matched by Starlette's path templates."""
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, pattern: str, handler: Handler, route_class: str,
+    def add(self, method: str, path: str, handler: Handler, route_class: str,
             auth: AuthMode = "optional") -> None:
-        self.routes.append(Route(method, re.compile(f"^{pattern}$"), handler, route_class, auth))
+        template = StarletteRoute(path, _unused_endpoint, methods=[method])
+        self.routes.append(Route(method, template, handler, route_class, auth))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        """The route for (method, path); raises 405 when only the method differs."""
-        wanted = "GET" if method == "HEAD" else method
+        """The route for (method, path); raises 405 when only the method differs.
+
+        ``GET`` routes answer ``HEAD`` too (Starlette adds it to every ``GET`` route).
+        """
+        scope = {"type": "http", "method": method, "path": path, "root_path": ""}
         path_matched = False
         for route in self.routes:
-            found = route.pattern.match(path)
-            if not found:
-                continue
-            if route.method == wanted:
-                return route, found.groupdict()
-            path_matched = True
+            found, child = route.template.matches(scope)
+            if found is Match.FULL:
+                return route, child["path_params"]
+            path_matched = path_matched or found is Match.PARTIAL
         if path_matched:
             raise HTTPError(405, {"detail": "Method Not Allowed"})
         return None

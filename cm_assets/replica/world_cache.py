@@ -14,9 +14,10 @@ import pickle
 from pathlib import Path
 
 from cm_assets.replica.atomic import write_atomically
-from cm_assets.replica.world import World, WorldConfig, build_world
+from cm_assets.replica.world import World, WorldConfig
+from cm_assets.replica.world_generator import build_world
 
-WORLD_MODULES = ("world", "geography", "instruments", "versions", "catalog_ids", "clustering")
+WORLD_MODULES = ("world", "world_generator", "geography", "instruments", "versions", "catalog_ids", "clustering")
 
 
 def code_digest() -> str:

@@ -14,7 +14,8 @@ from cm_assets.defs.resources import FreshnessResource, StorageResource
 from cm_assets.defs.scenes.assets import CropConfig, crop_row, resolve_scene
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
-from cm_assets.replica.world import WorldConfig, build_world
+from cm_assets.replica.world import WorldConfig
+from cm_assets.replica.world_generator import build_world
 from cm_assets_tests.helpers.replica import REPLICA_CLOCK_START, REPLICA_END, REPLICA_SEED
 from cm_assets_tests.helpers.freshness import client_for, resource_for
 

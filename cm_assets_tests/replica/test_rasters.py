@@ -19,11 +19,13 @@ from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
 from cm_assets.ime import emission_kg_h
-from cm_assets.replica import synthesis, versions
+from cm_assets.replica import field_solver, versions
+from cm_assets.replica.grid import Grid, read_window
 from cm_assets.replica.rasters import (
     NotInCollection, RasterStore, UnknownAsset, UnknownCollection, _scene_collections,
 )
-from cm_assets.replica.world import WorldConfig, build_world
+from cm_assets.replica.world import WorldConfig
+from cm_assets.replica.world_generator import build_world
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 LATER = datetime(2026, 8, 1, tzinfo=UTC)
@@ -355,17 +357,17 @@ def test_concurrent_first_requests_generate_once(world, tmp_path):
 
 def test_plume_whose_template_peak_is_nodata_still_meets_the_contract():
     """An origin by the swath edge whose downwind peak falls on nodata seeds on a valid pixel."""
-    grid = synthesis.Grid(32611, 300_000.0, 4_000_000.0, 4.0, 200, 120)
+    grid = Grid(32611, 300_000.0, 4_000_000.0, 4.0, 200, 120)
     coverage = np.ones(grid.shape, dtype=bool)
     coverage[:, 189:] = False  # ragged right edge, 2 px east of the origin
-    spec = synthesis.PlumeSpec("GAO20240312t175354p1722-B", grid.x0 + 186.704 * grid.gsd,
-                               grid.y0 - 60.054 * grid.gsd, 92.57, 3.337, 289.64, 1223798684462988706)
-    template = synthesis.plume_template(grid, spec, "CH4")
+    spec = field_solver.PlumeSpec("GAO20240312t175354p1722-B", grid.x0 + 186.704 * grid.gsd,
+                                  grid.y0 - 60.054 * grid.gsd, 92.57, 3.337, 289.64, 1223798684462988706)
+    template = field_solver.plume_template(grid, spec, "CH4")
     peak = np.unravel_index(int(np.argmax(template.data)), template.data.shape)
     assert not coverage[template.row + peak[0], template.col + peak[1]]  # the case under test
-    field = synthesis.synthesize_field(grid, "CH4", "GAO", coverage, (spec,), 5)
+    field = field_solver.synthesize_field(grid, "CH4", "GAO", coverage, (spec,), 5)
     mask = field.plumes[spec.plume_id].ime_mask
-    values = synthesis.read_window(field.values, mask.row, mask.col, *mask.data.shape, np.nan)
+    values = read_window(field.values, mask.row, mask.col, *mask.data.shape, np.nan)
     assert coverage[field.plumes[spec.plume_id].seed_pixel]
     q = emission_kg_h(np.where(mask.data, values, np.nan), grid.gsd ** 2, spec.wind_speed, "CH4", "GAO")
     assert q == pytest.approx(spec.q_kg_h, rel=0.005)

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from cm_assets.replica import records
+from cm_assets.replica import plume_records, product_files, scene_records, source_stats, stac_records
 from cm_assets.replica.query import PlumeQuery, select_plumes, select_scenes
-from cm_assets.replica.world import WorldConfig, build_world, utc_ns
+from cm_assets.replica.world import WorldConfig, utc_ns
+from cm_assets.replica.world_generator import build_world
 
 pytestmark = pytest.mark.fast
 
@@ -45,8 +46,8 @@ def _row(world, predicate) -> int:
 
 
 def test_plume_record_has_exactly_the_spec_fields(world):
-    assert len(SPEC_FIELDS) == 35 and set(records.PLUME_PAYLOAD_FIELDS) == SPEC_FIELDS
-    rec = records.plume_record(world, 0, cdn)
+    assert len(SPEC_FIELDS) == 35 and set(plume_records.PLUME_PAYLOAD_FIELDS) == SPEC_FIELDS
+    rec = plume_records.plume_record(world, 0, cdn)
     assert set(rec) == SPEC_FIELDS
     json.dumps(rec, allow_nan=False)
     p = world.plumes.iloc[0]
@@ -60,7 +61,7 @@ def test_plume_record_has_exactly_the_spec_fields(world):
 
 def test_asset_urls_follow_the_universal_grammar(world):
     i = _row(world, lambda p: (p["emission_version"] == "v3c") & (p["gas"] == "CH4") & (p["missing_assets"].map(len) == 0))
-    rec = records.plume_record(world, i, cdn)
+    rec = plume_records.plume_record(world, i, cdn)
     for field, key in (("plume_tif", "plume.tif"), ("con_tif", "ime-cmf-concentrations.tif"), ("plume_rgb_png", "plume-rgb.png")):
         path = rec[field].split("?")[0].removeprefix("http://cdn.test")
         m = PATH.match(path)
@@ -68,29 +69,29 @@ def test_asset_urls_follow_the_universal_grammar(world):
         assert m["y"] + m["m"] + m["d"] == rec["plume_id"][3:11]
     assert "/l3a-vis-ch4-mfa-v3c/" in rec["plume_tif"] and "/l3a-ime-ch4-mfa-v3c/" in rec["con_tif"]
     legacy = _row(world, lambda p: p["emission_version"] == "v1")
-    assert records.plume_record(world, legacy, cdn)["con_tif"] is None
-    assert records.asset_path("l2b-ch4-mfa-v3c", "tan20260331t181625c77s4001", "cmf.tif") == (
+    assert plume_records.plume_record(world, legacy, cdn)["con_tif"] is None
+    assert product_files.asset_path("l2b-ch4-mfa-v3c", "tan20260331t181625c77s4001", "cmf.tif") == (
         "/l2b-ch4-mfa-v3c/2026/03/31/tan20260331t181625c77s4001/tan20260331t181625c77s4001_l2b-ch4-mfa-v3c_cmf.tif"
     )
 
 
 def test_null_and_hidden_emissions_are_json_null(world):
-    null = records.plume_record(world, _row(world, lambda p: p["emission_auto"].isna()), cdn)
+    null = plume_records.plume_record(world, _row(world, lambda p: p["emission_auto"].isna()), cdn)
     assert null["emission_auto"] is None and null["emission_uncertainty_auto"] is None
     hidden_row = _row(world, lambda p: p["hide_emission"] & p["emission_auto"].notna())
-    hidden = records.plume_record(world, hidden_row, cdn)
+    hidden = plume_records.plume_record(world, hidden_row, cdn)
     assert hidden["hide_emission"] is True and hidden["emission_auto"] is None
 
 
 def test_csv_row_column_order_and_values(world):
-    assert records.PLUME_CSV_COLUMNS[:16] == (
+    assert plume_records.PLUME_CSV_COLUMNS[:16] == (
         "plume_id", "plume_latitude", "plume_longitude", "datetime", "country", "state_province", "ipcc_sector",
         "gas", "emission_cmf_type", "plume_bounds", "instrument", "mission_phase", "published_at", "modified",
         "emission_version", "processing_software",
     )
     i = _row(world, lambda p: (p["sector"] == "1B2") & p["emission_auto"].isna())
-    row = records.plume_csv_row(world, i, cdn)
-    assert tuple(row) == records.PLUME_CSV_COLUMNS
+    row = plume_records.plume_csv_row(world, i, cdn)
+    assert tuple(row) == plume_records.PLUME_CSV_COLUMNS
     assert row["ipcc_sector"] == "Oil & Gas (1B2)" and row["emission_auto"] == ""
     assert len(json.loads(row["plume_bounds"])) == 4
 
@@ -144,7 +145,7 @@ def test_query_sorts(world):
 
 
 def test_source_features_and_detail(world):
-    features = records.source_features(world, PlumeQuery(plume_gas="CH4"), NOW)
+    features = source_stats.source_features(world, PlumeQuery(plume_gas="CH4"), NOW)
     assert features
     names = [f["properties"]["source_name"] for f in features]
     suffixed = [n for n in names if "?" in n]
@@ -158,7 +159,7 @@ def test_source_features_and_detail(world):
         assert props["source_name"].split("?")[0] == f["id"]
         assert f["geometry"]["coordinates"] == [float(x) for x in f["id"].split("_")[-2:]]
     big = max(features, key=lambda f: f["properties"]["plume_count"])
-    detail = records.source_detail(world, big["properties"]["source_name"] + "?plume_gas=CH4", NOW, cdn)
+    detail = source_stats.source_detail(world, big["properties"]["source_name"] + "?plume_gas=CH4", NOW, cdn)
     assert detail["source_name"] == big["id"]
     assert len(detail["plumes"]) == big["properties"]["plume_count"]
     assert set(detail["plumes"][0]) == SPEC_FIELDS
@@ -168,17 +169,17 @@ def test_source_features_and_detail(world):
     if emissions:
         assert detail["source"]["emission_auto"] == pytest.approx(detail["source"]["persistence"] * np.mean(emissions))
     assert set(detail["detection_dates"]) <= set(detail["observation_dates"])
-    assert records.source_for_plume(world, detail["plumes"][0]["plume_id"], NOW) == big["id"]
-    assert records.source_detail(world, "CH4_1B2_100m_0.00000_0.00000", NOW, cdn) is None
+    assert source_stats.source_for_plume(world, detail["plumes"][0]["plume_id"], NOW) == big["id"]
+    assert source_stats.source_detail(world, "CH4_1B2_100m_0.00000_0.00000", NOW, cdn) is None
     bbox = (-104.5, 31.5, -103.5, 32.8)
-    local = records.source_features(world, PlumeQuery(plume_gas="CH4", bbox=bbox), NOW)
+    local = source_stats.source_features(world, PlumeQuery(plume_gas="CH4", bbox=bbox), NOW)
     assert 0 < len(local) < len(features)
 
 
 def test_scene_annotated_and_scene_selection(world):
     rows = select_scenes(world, (-104.5, 31.5, -103.5, 32.8), None, ("tan",), None, NOW)
     assert len(rows)
-    scene = records.scene_annotated(world, int(rows[0]), NOW)
+    scene = scene_records.scene_annotated(world, int(rows[0]), NOW)
     assert scene["instrument"] == "tan" and scene["name"].startswith("tan")
     assert {"id", "name", "bounds", "timestamp", "published_at", "published_plume_count", "cloud_cover_pct"} <= set(scene)
     times = utc_ns(world.scenes["timestamp"])[rows]
@@ -186,25 +187,25 @@ def test_scene_annotated_and_scene_selection(world):
 
 
 def test_stac_items_only_for_stac_resident_collections(world):
-    assert records.stac_items(world, "l2b-ch4-mfa-v3c", NOW) == []
-    assert records.stac_items(world, "l2b-ch4-mfa-v3q", NOW) == []
-    items = records.stac_items(world, "l2b-ch4-mfa-v3a", NOW)
+    assert stac_records.stac_items(world, "l2b-ch4-mfa-v3c", NOW) == []
+    assert stac_records.stac_items(world, "l2b-ch4-mfa-v3q", NOW) == []
+    items = stac_records.stac_items(world, "l2b-ch4-mfa-v3a", NOW)
     assert items and {k for k, _ in items} == {"l2b"}
-    item = records.stac_item(world, items[0][1], "l2b-ch4-mfa-v3a", API)
+    item = stac_records.stac_item(world, items[0][1], "l2b-ch4-mfa-v3a", API)
     scene = world.scenes.iloc[items[0][1]]
     assert item["id"] == scene["name"] and item["properties"]["datetime"] == scene["timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ")
     assert item["properties"]["platform"] == scene["instrument"]
     assert item["properties"]["platform"] in {"tan", "emi", "GAO", "av3", "ang"}
-    assert set(item["assets"]) <= set(records.L2B_ASSETS) and "cmf.tif" in item["assets"]
+    assert set(item["assets"]) <= set(stac_records.L2B_ASSETS) and "cmf.tif" in item["assets"]
     assert item["assets"]["cmf.tif"]["href"].startswith(f"{API}/catalog/asset/l2b-ch4-mfa-v3a/")
     assert {link["rel"] for link in item["links"]} >= {"self", "parent", "root", "collection"}
-    vis = records.stac_items(world, "l3a-vis-ch4-mfa-v3a", NOW)
-    vitem = records.stac_item(world, vis[0][1], "l3a-vis-ch4-mfa-v3a", API)
+    vis = stac_records.stac_items(world, "l3a-vis-ch4-mfa-v3a", NOW)
+    vitem = stac_records.stac_item(world, vis[0][1], "l3a-vis-ch4-mfa-v3a", API)
     assert vitem["id"] == world.plumes.at[vis[0][1], "plume_id"] and "plume-outline.geojson" in vitem["assets"]
     no_mask = world.scenes.index[(~world.scenes["has_artifact_mask"]) & (world.scenes["l2b_version"] == "v3a")]
     if len(no_mask):
-        assert "artifact-mask.tif" not in records.stac_item(world, int(no_mask[0]), "l2b-ch4-mfa-v3a", API)["assets"]
-    collection = records.stac_collection(world, "l2b-ch4-mfa-v3a", API)
+        assert "artifact-mask.tif" not in stac_records.stac_item(world, int(no_mask[0]), "l2b-ch4-mfa-v3a", API)["assets"]
+    collection = stac_records.stac_collection(world, "l2b-ch4-mfa-v3a", API)
     assert collection["type"] == "Collection" and collection["extent"]["temporal"]["interval"][0][0] >= "2025-07-11"
-    early = records.stac_items(world, "l2b-ch4-mfa-v3a", datetime(2025, 9, 1, tzinfo=UTC))
+    early = stac_records.stac_items(world, "l2b-ch4-mfa-v3a", datetime(2025, 9, 1, tzinfo=UTC))
     assert len(early) < len(items)

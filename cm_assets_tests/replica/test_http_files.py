@@ -1,4 +1,4 @@
-"""Asset proxy (Bearer, Range, 403/404 semantics), signed CDN URLs, COG reads over HTTP."""
+"""File serving: the asset proxy (Bearer, Range, 403/404 semantics), signed CDN URLs, COG reads over HTTP."""
 
 from __future__ import annotations
 

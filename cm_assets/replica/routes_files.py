@@ -1,4 +1,4 @@
-"""Asset serving: the Bearer-gated proxy ``/catalog/asset/{key}`` and the signed CDN origin.
+"""File serving: the Bearer-gated asset proxy ``/catalog/asset/{key}`` and the signed CDN origin.
 
 Both resolve ``{collection}/{YYYY}/{MM}/{DD}/{item}/{item}_{collection}_{key}`` through
 ``RasterStore.resolve(collection, item, key, now)``; the file is generated on first use and
@@ -40,13 +40,16 @@ def register(router: Router, state: ReplicaState, prefix: str) -> None:
         return file_response(path, state.rasters.media_type(ref.key),
                              request.headers.get("Range"))
 
-    router.add("GET", f"{prefix}/catalog/asset/(?P<key>.+)", proxy, "asset", auth="required")
+    router.add("GET", f"{prefix}/catalog/asset/{{key:path}}", proxy, "asset", auth="required")
 
 
 def register_cdn(router: Router, state: ReplicaState) -> None:
     """Add the signed-URL route of the CDN origin."""
 
     def cdn(request: Request, path: str) -> Response:
+        if not path:
+            raise not_found()
+        path = "/" + path
         denial = state.signer.check(path, request.query)
         if denial is not None:
             raise HTTPError(403, denied_body(denial), content_type="application/xml")
@@ -64,4 +67,4 @@ def register_cdn(router: Router, state: ReplicaState) -> None:
         return file_response(file, state.rasters.media_type(ref.key),
                              request.headers.get("Range"))
 
-    router.add("GET", "(?P<path>/.+)", cdn, "cdn", auth="none")
+    router.add("GET", "/{path:path}", cdn, "cdn", auth="none")

@@ -1,4 +1,4 @@
-"""Which asset keys each collection family serves, with their kind, dtype, nodata and condition.
+"""The files each collection family serves (kind, dtype, nodata, condition) and their URL paths.
 
 Families follow the collection id grammar (spec §6.2, §6.4): ``l2b`` (scene retrievals),
 ``rgb`` (the L2B true-colour sibling), ``vis`` (L3A visualization, including the legacy
@@ -114,3 +114,9 @@ def media_type(asset_key: str) -> str:
     if kind is None:
         raise ValueError(f"no media type for asset key {asset_key!r}")
     return MEDIA_TYPES[kind]
+
+
+def asset_path(collection: str, item_id: str, asset_key: str) -> str:
+    """Asset path per spec §7.1: ``/{collection}/{YYYY}/{MM}/{DD}/{item}/{item}_{collection}_{key}``."""
+    day = item_id[3:11]
+    return f"/{collection}/{day[:4]}/{day[4:6]}/{day[6:8]}/{item_id}/{item_id}_{collection}_{asset_key}"

@@ -1,15 +1,13 @@
-"""Physical fields behind the replica's rasters: retrieval noise, plumes, IME masks, terrain colour.
+"""The field solver: a scene's retrieval with its plumes solved so the IME quantification returns ``q_true``.
 
-Everything is a pure function of seeds derived from the world seed and row identifiers, so the
-same world gives the same arrays on every machine.
+Everything is a pure function of seeds (``grid.derive_seed``), so the same world gives the same
+arrays on every machine.
 
 Scene field (one per scene and gas, in ppm·m on the scene's UTM grid)::
 
     F = noise + sum_i s_i * P_i
 
-* ``noise``: spatially correlated background (Gaussian-filtered white noise, 1.5-3 px), white
-  noise, weak per-column striping and a slow bias; its std ``sigma`` is per instrument and gas
-  (CH4: Tanager ~55, EMIT ~95, airborne ~30 ppm·m; CO2 in thousands of ppm·m), ±20 % per scene.
+* ``noise``: the scene's retrieval background (``retrieval_noise.background_noise``).
 * ``P_i``: a steady Gaussian plume for 1 kg/h, advected downwind from the origin (the wind blows
   FROM ``wind_direction_avg_auto``), crosswind width ``sigma_y = sigma_0 + alpha * s``, a meandering
   centre line, a downwind taper and log-normal turbulence texture; the vertical column of a
@@ -39,79 +37,34 @@ neighbour's plume so that no positive scale works (noise plus neighbour already 
 on its seed pixel), the mask first shrinks to the plume core, then to the seed; failing that,
 the neighbours' modelled plumes are thinned within ~2 px of the weak plume's seed and the passes
 restart.
-
-Nodata (L2B ``-9999``): pixels outside the scene footprint, a 0-6 px ragged strip along the
-left and right swath edges, and 0-3 failed detector columns (spec §8.3 v3d) never within 60 px
-of a plume origin column, so no L3A window of a plume crosses one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import shapely
-from rasterio.transform import Affine
-from pyproj import Transformer
-from rasterio.features import geometry_mask
 
+from cm_assets.replica.grid import Grid, Patch, read_window
 from cm_assets.replica.physics import effective_wind, plume_length_m, ppmm_to_kg_m2
+from cm_assets.replica.retrieval_noise import background_noise, correlated_noise, noise_sigma
 
 VIS_SHAPE = (101, 100)  # L3A window (rows, cols), spec §8.4
 VIS_CENTER = (50, 50)
 TEMPLATE_HALF = 100  # plume template window half-size (px)
-FAILED_COLUMN_CLEARANCE = 60  # px between a failed column and any plume origin column
 MASK_SIGMA = {"CH4": 2.0, "CO2": 1.0}
 BROAD_SIGMA = 1.0
-NOISE_PPMM = {
-    "CH4": {"tan": 55.0, "emi": 95.0, "av3": 30.0, "ang": 35.0, "GAO": 30.0},
-    "CO2": {"tan": 9000.0, "emi": 14000.0, "av3": 6000.0, "ang": 6000.0, "GAO": 6000.0},
-}
 FALLBACK_WIND_M_S = 3.0  # used only when a record has no wind speed
 FIXED_POINT_PASSES = 4
 MAX_PASSES = 12
 CARVE_RADIUS_PX = 2.0
 
 
-def derive_seed(*parts: object) -> int:
-    """A stable 64-bit seed from any printable parts (independent of PYTHONHASHSEED)."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A north-up UTM pixel grid."""
-
-    epsg: int
-    x0: float
-    y0: float
-    gsd: float
-    width: int
-    height: int
-
-    @property
-    def transform(self) -> Affine:
-        return Affine(self.gsd, 0.0, self.x0, 0.0, -self.gsd, self.y0)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.height, self.width
-
-    def pixel(self, x: float, y: float) -> tuple[int, int]:
-        """(row, col) of the pixel holding UTM point (x, y)."""
-        return int(math.floor((self.y0 - y) / self.gsd)), int(math.floor((x - self.x0) / self.gsd))
-
-    def window_transform(self, row: int, col: int) -> Affine:
-        return self.transform @ Affine.translation(col, row)
-
-
 @dataclass(frozen=True)
 class PlumeSpec:
-    """What the synthesis needs of one plume row."""
+    """What the solver needs of one plume row."""
 
     plume_id: str
     x: float
@@ -120,32 +73,6 @@ class PlumeSpec:
     wind_speed: float
     wind_from_deg: float
     seed: int
-
-
-@dataclass
-class Patch:
-    """A 2-D array placed at (row, col) of a scene grid."""
-
-    row: int
-    col: int
-    data: np.ndarray
-
-    def window(self, row: int, col: int, height: int, width: int, fill: float | bool) -> np.ndarray:
-        """This patch read through a scene window; cells it does not cover get ``fill``."""
-        out = np.full((height, width), fill, dtype=self.data.dtype)
-        r0, c0 = max(row, self.row), max(col, self.col)
-        r1 = min(row + height, self.row + self.data.shape[0])
-        c1 = min(col + width, self.col + self.data.shape[1])
-        if r0 < r1 and c0 < c1:
-            out[r0 - row:r1 - row, c0 - col:c1 - col] = self.data[r0 - self.row:r1 - self.row,
-                                                                 c0 - self.col:c1 - self.col]
-        return out
-
-
-def read_window(array: np.ndarray, row: int, col: int, height: int, width: int,
-                fill: float | bool) -> np.ndarray:
-    """A window of a scene array, padded with ``fill`` where it leaves the scene."""
-    return Patch(0, 0, array).window(row, col, height, width, fill)
 
 
 @dataclass
@@ -175,68 +102,6 @@ class SceneField:
     valid: np.ndarray
     sigma: float
     plumes: dict[str, PlumeSolution] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- random fields
-
-
-def correlated_noise(rng: np.random.Generator, shape: tuple[int, int], length_px: float) -> np.ndarray:
-    """Unit-std Gaussian random field with a Gaussian correlation of ``length_px`` pixels."""
-    white = rng.standard_normal(shape)
-    fy = np.fft.fftfreq(shape[0])[:, None]
-    fx = np.fft.rfftfreq(shape[1])[None, :]
-    kernel = np.exp(-2.0 * (math.pi * length_px) ** 2 * (fx ** 2 + fy ** 2))
-    smooth = np.fft.irfft2(np.fft.rfft2(white) * kernel, s=shape)
-    return (smooth - smooth.mean()) / smooth.std()
-
-
-def noise_sigma(gas: str, instrument: str, rng: np.random.Generator) -> float:
-    """Per-scene retrieval noise std (ppm·m)."""
-    return NOISE_PPMM[gas][instrument] * float(rng.uniform(0.8, 1.2))
-
-
-def background_noise(grid: Grid, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Retrieval background: correlated + white noise, column striping and a slow bias."""
-    shape = grid.shape
-    fine = correlated_noise(rng, shape, float(rng.uniform(1.5, 3.0)))
-    white = rng.standard_normal(shape)
-    stripes = rng.standard_normal(shape[1])[None, :]
-    slow = correlated_noise(rng, shape, 60.0)
-    return sigma * (0.8 * fine + 0.6 * white + 0.15 * stripes + 0.2 * slow)
-
-
-def footprint_valid(grid: Grid, footprint_wkt: str) -> np.ndarray:
-    """True where a pixel centre lies inside the lon/lat footprint."""
-    to_utm = Transformer.from_crs(4326, grid.epsg, always_xy=True)
-    polygon = shapely.transform(shapely.from_wkt(footprint_wkt), lambda xy: np.column_stack(
-        to_utm.transform(xy[:, 0], xy[:, 1])))
-    return geometry_mask([polygon], out_shape=grid.shape, transform=grid.transform, invert=True)
-
-
-def ragged_edges(grid: Grid, seed: int) -> np.ndarray:
-    """False on a 0-6 px ragged strip along the left and right swath edges."""
-    rng = np.random.default_rng(seed)
-    rows = np.arange(grid.height)
-    phase = rng.uniform(0, 2 * math.pi, 2)
-    period = rng.uniform(40, 160, 2)
-    left = np.rint(3 + 3 * np.sin(2 * math.pi * rows / period[0] + phase[0])).astype(int)
-    right = np.rint(3 + 3 * np.sin(2 * math.pi * rows / period[1] + phase[1])).astype(int)
-    cols = np.arange(grid.width)[None, :]
-    return (cols >= left[:, None]) & (cols < grid.width - right[:, None])
-
-
-def failed_columns(width: int, keep_clear: Sequence[int], rng: np.random.Generator) -> np.ndarray:
-    """0-3 detector columns whose retrieval failed, away from plume origin columns."""
-    cols = np.arange(width)
-    allowed = np.ones(width, dtype=bool)
-    for c in keep_clear:
-        allowed &= np.abs(cols - c) > FAILED_COLUMN_CLEARANCE
-    candidates = cols[allowed]
-    n = min(int(rng.integers(0, 4)), candidates.size)
-    return np.sort(rng.choice(candidates, size=n, replace=False)) if n else np.empty(0, dtype=int)
-
-
-# --------------------------------------------------------------------------- plume model
 
 
 def plume_template(grid: Grid, spec: PlumeSpec, gas: str) -> Patch:
@@ -308,9 +173,6 @@ def robust_level(values: np.ndarray) -> tuple[float, float]:
     """(median, 1.4826 * MAD) of the finite values."""
     med = float(np.median(values))
     return med, 1.4826 * float(np.median(np.abs(values - med)))
-
-
-# --------------------------------------------------------------------------- solving
 
 
 @dataclass
@@ -488,133 +350,3 @@ def uncertainty(scene: SceneField, seed: int) -> np.ndarray:
     modulation = np.exp(0.2 * correlated_noise(rng, scene.grid.shape, 25.0))
     signal = 0.03 * np.maximum(scene.values, 0.0)
     return (scene.sigma * modulation + signal).astype("float32")
-
-
-def artifact_mask(grid: Grid, seed: int) -> np.ndarray:
-    """0/1 artifact flags: a few along-track streaks and blobs (about 1-5 % of the scene)."""
-    rng = np.random.default_rng(seed)
-    h, w = grid.shape
-    rows = np.arange(h)[:, None]
-    cols = np.arange(w)[None, :]
-    mask = np.zeros((h, w), dtype=bool)
-    for _ in range(int(rng.integers(1, 4))):
-        c = rng.uniform(0, w)
-        slope = rng.uniform(-0.05, 0.05)
-        mask |= np.abs(cols - (c + slope * rows)) < rng.uniform(0.5, 2.5)
-    for _ in range(int(rng.integers(2, 7))):
-        r, c, radius = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.02, 0.06) * min(h, w)
-        mask |= (rows - r) ** 2 + (cols - c) ** 2 < radius ** 2
-    return mask.astype("uint8")
-
-
-# --------------------------------------------------------------------------- terrain colour
-
-_LAND = np.array([
-    (196, 178, 132), (92, 122, 62), (64, 94, 52), (165, 134, 98),
-    (210, 194, 154), (144, 134, 98), (74, 112, 58), (178, 152, 112),
-], dtype="float64")
-_ROAD = np.array((122, 119, 113), dtype="float64")
-_PAD = {"1B2": ((218, 208, 186), 90.0), "6A": ((128, 118, 102), 450.0), "6B": ((96, 110, 120), 200.0),
-        "4B": ((170, 160, 140), 220.0), "1B1a": ((58, 56, 54), 320.0), "1A1": ((190, 190, 188), 160.0)}
-_DEFAULT_PAD = ((200, 196, 184), 100.0)
-
-
-def _hash(a: np.ndarray, b: np.ndarray, salt: int) -> np.ndarray:
-    """Vectorised integer hash of (a, b) to uint64."""
-    with np.errstate(over="ignore"):
-        h = (a.astype("uint64") * np.uint64(0x9E3779B97F4A7C15)) ^ (
-            b.astype("uint64") * np.uint64(0xC2B2AE3D27D4EB4F)) ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
-        h ^= h >> np.uint64(31)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(29)
-    return h
-
-
-@dataclass(frozen=True)
-class Site:
-    """A surface facility drawn in the RGB: centre pixel (fractional) and sector."""
-
-    row: float
-    col: float
-    sector: str
-
-
-def terrain_rgb(grid: Grid, row: int, col: int, height: int, width: int, sites: Sequence[Site],
-                seed: int) -> np.ndarray:
-    """(3, height, width) uint8 true colour of a scene window: fields, roads and facility pads.
-
-    A pure function of scene pixel coordinates, so a crop equals the same window of the scene.
-    """
-    rng = np.random.default_rng(seed)
-    theta = math.radians(float(rng.uniform(-8.0, 8.0)))
-    parcel = float(rng.uniform(350.0, 700.0))
-    road_every = int(rng.integers(2, 5))
-    palette = _LAND[rng.permutation(len(_LAND))[: int(rng.integers(3, 7))]]
-    salt = int(rng.integers(0, 2**62))
-    gsd = grid.gsd
-    rr = (np.arange(row, row + height) + 0.5)[:, None]
-    cc = (np.arange(col, col + width) + 0.5)[None, :]
-    xm, ym = cc * gsd, rr * gsd
-    u = xm * math.cos(theta) + ym * math.sin(theta)
-    v = -xm * math.sin(theta) + ym * math.cos(theta)
-    iu = np.floor(u / parcel).astype("int64")
-    shift = (_hash(iu, np.zeros_like(iu), salt) % np.uint64(1000)).astype("float64") / 1000.0 * parcel
-    iv = np.floor((v + shift) / parcel).astype("int64")
-    choice = (_hash(iu, iv, salt) % np.uint64(len(palette))).astype("int64")
-    rgb = palette[choice].transpose(2, 0, 1).copy()
-    pixel_ids = _hash(np.broadcast_to(rr, u.shape).astype("int64"), np.broadcast_to(cc, u.shape).astype("int64"),
-                      salt + 1)
-    grain = (pixel_ids % np.uint64(21)).astype("float64") - 10.0
-    rgb += grain[None] + 12.0 * np.sin(u / 2300.0 + 1.3)[None] * np.cos(v / 3100.0)[None]
-    road_pitch = road_every * parcel
-    half_road = max(0.5 * gsd, 5.0)
-    roads = (np.abs((u + 0.5 * road_pitch) % road_pitch - 0.5 * road_pitch) < half_road) | (
-        np.abs((v + 0.5 * road_pitch) % road_pitch - 0.5 * road_pitch) < half_road)
-    blend = min(1.0, 10.0 / gsd)
-    rgb = np.where(roads[None], (1 - blend) * rgb + blend * _ROAD[:, None, None], rgb)
-    for site in sites:
-        colour, side = _PAD.get(site.sector, _DEFAULT_PAD)
-        sx, sy = (site.col + 0.5) * gsd, (site.row + 0.5) * gsd
-        su = sx * math.cos(theta) + sy * math.sin(theta)
-        sv = -sx * math.sin(theta) + sy * math.cos(theta)
-        pad = (np.abs(u - su) < 0.5 * side) & (np.abs(v - sv) < 0.5 * side)
-        nearest_road = round(su / road_pitch) * road_pitch
-        lo, hi = sorted((su, nearest_road))
-        track = (np.abs(v - sv) < half_road) & (u >= lo) & (u <= hi)
-        rgb = np.where(track[None], (1 - blend) * rgb + blend * _ROAD[:, None, None], rgb)
-        rgb = np.where(pad[None], np.asarray(colour, dtype="float64")[:, None, None] + 0.5 * grain[None], rgb)
-    return np.clip(np.rint(rgb), 1, 255).astype("uint8")
-
-
-# --------------------------------------------------------------------------- unit absorption
-
-UAS_WINDOWS_NM = {
-    ("CH4", "tan"): (2100.0, 2430.0, 5.0),
-    ("CH4", "emi"): (2100.0, 2480.0, 7.4),
-    ("CH4", "av3"): (2100.0, 2480.0, 7.4),
-    ("CH4", "ang"): (2100.0, 2480.0, 5.0),
-    ("CH4", "GAO"): (2100.0, 2480.0, 5.0),
-    ("CO2", "tan"): (1960.0, 2430.0, 5.0),
-    ("CO2", "emi"): (1960.0, 2430.0, 7.4),
-}
-_DEFAULT_CO2_WINDOW = (1860.0, 2190.0, 5.0)
-# (centre nm, width nm, strength per ppm·m): a coarse band model of each gas's absorption
-_BANDS = {
-    "CH4": ((2204.0, 18.0, 0.6e-5), (2253.0, 14.0, 1.1e-5), (2290.0, 12.0, 1.6e-5),
-            (2317.0, 6.0, 3.9e-5), (2334.0, 10.0, 2.4e-5), (2364.0, 14.0, 2.0e-5),
-            (2390.0, 16.0, 1.4e-5), (2420.0, 22.0, 0.8e-5), (2460.0, 25.0, 0.4e-5)),
-    "CO2": ((1960.0, 10.0, 0.9e-7), (2008.0, 8.0, 2.2e-7), (2061.0, 9.0, 2.0e-7),
-            (2110.0, 14.0, 0.3e-7), (2270.0, 30.0, 0.05e-7)),
-}
-
-
-def unit_absorption_spectrum(gas: str, instrument: str) -> str:
-    """Tab-separated ``wavelength_nm``/``absorption_per_ppmm`` table over the retrieval window."""
-    start, stop, step = UAS_WINDOWS_NM.get((gas, instrument), _DEFAULT_CO2_WINDOW)
-    wavelengths = np.arange(start, stop + 1e-9, step)
-    absorption = np.zeros_like(wavelengths)
-    for centre, width, strength in _BANDS[gas]:
-        absorption += strength / (1.0 + ((wavelengths - centre) / width) ** 2)
-    lines = ["wavelength_nm\tabsorption_per_ppmm"]
-    lines += [f"{wl:.2f}\t{a:.6e}" for wl, a in zip(wavelengths, absorption)]
-    return "\n".join(lines) + "\n"
