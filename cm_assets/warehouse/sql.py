@@ -7,6 +7,7 @@ import os
 import duckdb
 
 from cm_assets.warehouse.db import connect, load_spatial, needs_spatial
+from cm_assets.warehouse.lake import Lake, connect_lake, is_lake
 
 
 def run_query(database: str | os.PathLike, query: str,
@@ -14,8 +15,12 @@ def run_query(database: str | os.PathLike, query: str,
     """Run ``query`` (with ``?`` ``params``) on a read-only connection. Spatial is loaded only when
     the query calls one of its functions: DuckDB refuses such a function while binding, then the
     query runs again with spatial loaded (harmless: a read-only connection changes nothing), so
-    other queries do not pay for loading it."""
-    con = connect(database, read_only=True, spatial=False)
+    other queries do not pay for loading it. ``database`` may be a ``ducklake:`` target (the shared
+    warehouse, attached read-only)."""
+    if is_lake(database):
+        con = connect_lake(Lake.parse(str(database)), read_only=True, spatial=False)
+    else:
+        con = connect(database, read_only=True, spatial=False)
     try:
         try:
             cursor = con.execute(query, params) if params is not None else con.execute(query)

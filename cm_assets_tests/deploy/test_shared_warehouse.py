@@ -1,0 +1,136 @@
+"""The shared warehouse: the graph refreshes a DuckLake whose catalog is in PostgreSQL and whose data
+files are on an S3-compatible server (moto's), while a reader in another process queries it on its
+own connection."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pytest
+from dagster import DagsterInstance
+
+from cm_assets.cli import main as cli_main
+from cm_assets.definitions import build_definitions
+from cm_assets.defs.partitions import range_tags
+from cm_assets.storage.store import Storage
+from cm_assets.warehouse.lake import Lake, connect_lake
+from cm_assets.warehouse.refresh import refresh_warehouse
+from cm_assets.warehouse.sql import run_query
+from cm_assets.warehouse.views import RELATIONS
+from cm_assets_tests.deploy.services import BUCKET, PG_DB, PG_PASSWORD, PG_USER
+from cm_assets_tests.helpers.graph import pick_days
+from cm_assets_tests.helpers.warehouse_reader import lake_read_loop
+
+pytestmark = pytest.mark.deploy
+
+DATA_PATH = f"s3://{BUCKET}/lake/"
+
+
+@pytest.fixture
+def lake_env(postgres, s3, replica, tmp_path, monkeypatch) -> dict[str, str]:
+    """The graph's environment with the shared warehouse: catalog in PostgreSQL (password from
+    PGPASSWORD), data files on S3 (keys from the AWS_* variables the ``s3`` fixture set)."""
+    env = {"CM_ASSETS_WAREHOUSE": f"ducklake:postgres:host=127.0.0.1 port={postgres.port} "
+                                  f"dbname={PG_DB} user={PG_USER}",
+           "CM_ASSETS_WAREHOUSE_DATA_PATH": DATA_PATH, "PGPASSWORD": PG_PASSWORD,
+           "CM_ASSETS_DATA_ROOT": str(tmp_path / "data"), "CARBONMAPPER_API_URL": replica.api_url,
+           "CARBONMAPPER_EMAIL": replica.email, "CARBONMAPPER_PASSWORD": replica.password}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CARBONMAPPER_TOKEN", raising=False)
+    return env
+
+
+def _warehouse_metadata(result) -> dict:
+    """The metadata of the run's ``warehouse`` materialization."""
+    [event] = [e for e in result.get_asset_materialization_events()
+               if e.asset_key.to_user_string() == "warehouse"]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def _state(metadata: dict) -> tuple[int, int]:
+    return metadata["rows_plumes"], metadata["rows_plumes_enriched"]
+
+
+def _snapshots(lake: Lake) -> int:
+    con = connect_lake(lake, read_only=True, spatial=False)
+    try:
+        return con.execute("SELECT count(*) FROM lake.snapshots()").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _rows(database: str, relation: str) -> list[tuple]:
+    columns, rows = run_query(database, f"SELECT * FROM {relation}")
+    keep = [i for i, name in enumerate(columns) if name not in ("checked_at", "quarantined_at")]
+    return sorted((tuple(row[i] for i in keep) for row in rows), key=repr)
+
+
+@pytest.mark.timeout(900)
+def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, s3, replica, tmp_path, capsys):
+    first, second, third = pick_days(replica, count=3)
+    lake = Lake.parse(lake_env["CM_ASSETS_WAREHOUSE"])
+    defs = build_definitions()
+    instance = DagsterInstance.ephemeral()
+
+    def run(job: str, tags: dict[str, str]) -> dict:
+        result = defs.resolve_job_def(job).execute_in_process(tags=tags, instance=instance,
+                                                              raise_on_error=False)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        logged = "\n".join(str(e) for e in instance.all_logs(result.run_id))
+        logged += repr(instance.get_run_by_id(result.run_id).run_config)
+        for secret in (PG_PASSWORD, s3.secret_key):
+            assert secret not in logged
+        return _warehouse_metadata(result)
+
+    created = run("refresh_all", range_tags(first, second))  # creates the lake
+    assert created["rebuilt"] and created["path"] == lake.target
+    committed = {_state(created)}
+
+    spawn = multiprocessing.get_context("spawn")
+    stop, reads, out = spawn.Event(), spawn.Value("i", 0), spawn.Queue()
+    reader = spawn.Process(target=lake_read_loop, args=(lake.target, stop, reads, out))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while reads.value < 1 and reader.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reads.value >= 1, "the reader never read"
+        # a new day, then a one-day change, each while the reader queries
+        added = run("refresh_days", {"dagster/partition": third})
+        committed.add(_state(added))
+        before = _snapshots(lake)
+        changed = run("refresh_days", {"dagster/partition": first})
+        committed.add(_state(changed))
+        during = reads.value
+        stop.set()
+        seen, errors = out.get(timeout=120)
+    finally:
+        stop.set()
+        reader.join(timeout=60)
+        if reader.is_alive():
+            reader.kill()
+    assert errors == []
+    assert during >= 3 and set(seen) <= committed, (set(seen), committed)
+    assert len(set(seen)) >= 2, "the reader never saw a refresh land"
+    assert seen[-1] == _state(changed)
+
+    # the one-day change re-read that day's files only, in one DuckLake transaction (one snapshot)
+    assert not changed["rebuilt"] and changed["changed_files"]["plumes"] == {"files_ingested": 1,
+                                                                             "files_dropped": 1}
+    assert _snapshots(lake) == before + 1
+    assert Storage(DATA_PATH).glob("**/*.parquet"), "no data file on S3"
+
+    # the same rows as the local warehouse refreshed from the same files
+    local = tmp_path / "cm.duckdb"
+    refresh_warehouse(local, Storage(lake_env["CM_ASSETS_DATA_ROOT"]))
+    assert _rows(lake.target, "plumes")
+    for relation in RELATIONS:
+        assert _rows(lake.target, relation) == _rows(str(local), relation), relation
+
+    # `cm-assets sql` attaches it read-only
+    assert cli_main(["sql", "--db", lake.target, "SELECT count(*) AS n FROM plumes_enriched"]) == 0
+    assert str(_state(changed)[1]) in [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert cli_main(["sql", "--db", lake.target, "DELETE FROM plumes"]) == 1
+    assert "read-only" in capsys.readouterr().err
