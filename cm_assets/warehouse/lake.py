@@ -124,8 +124,12 @@ def _create_s3_secret(con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) ->
         return
     try:
         con.execute(sql)
-    except duckdb.Error:  # DuckDB echoes the statement, keys included: never pass that on
-        raise LakeConfigError("the AWS_* variables do not make a valid S3 secret (values not shown)") from None
+        return
+    except duckdb.Error:
+        pass
+    # raised outside the handler: DuckDB's error echoes the statement, keys included, and must not
+    # even be kept as this error's context (tracebacks and Dagster's error records show it)
+    raise LakeConfigError("the AWS_* variables do not make a valid S3 secret (values not shown)")
 
 
 def connect_lake(lake: Lake, read_only: bool = True, spatial: bool = True,
@@ -160,10 +164,7 @@ def writer_lock(lake: Lake, timeout_s: float = 600.0,
         return
     import psycopg2
 
-    try:
-        session = psycopg2.connect(lake.catalog.removeprefix("postgres:"))
-    except psycopg2.Error as error:
-        raise LakeConfigError(f"cannot reach the warehouse catalog: {str(error).strip()}") from None
+    session = psycopg2.connect(lake.catalog.removeprefix("postgres:"))  # libpq's errors hold no password
     try:
         session.autocommit = True
         deadline = time.monotonic() + timeout_s
