@@ -10,7 +10,7 @@ from cm_assets.storage.store import Storage
 from cm_assets.warehouse import lake as lake_module
 from cm_assets.warehouse.lake import Lake, LakeConfigError, connect_lake, refresh_lake, s3_secret_sql
 from cm_assets.warehouse.sql import run_query
-from cm_assets_tests.warehouse.test_warehouse_refresh import write_day
+from cm_assets_tests.helpers.samples import write_day
 
 SECRET = "s3cr3t-value"
 
