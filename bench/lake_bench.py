@@ -3,8 +3,9 @@ to the local DuckDB file, A B A B on one synthetic slice of catalog days.
 
 Both warehouses are refreshed from the same data root (``--days`` days of ``--plumes`` plumes each,
 written by the catalog asset's own code); then, alternating local (A) and lake (B) in every pair:
-the refresh after a one-day change (one catalog file re-written, same rows), and each query of
-``QUERIES`` on a fresh read-only connection. Starts its own throw-away PostgreSQL cluster and moto S3
+the refresh after a one-day change (one catalog file re-written, same rows), each query of
+``QUERIES`` on a fresh read-only connection, and each query again on a read-only connection kept
+open (as a notebook or dashboard keeps one), after the refreshes. Starts its own throw-away PostgreSQL cluster and moto S3
 server (the deployment tests' servers), both on loopback: network latency to a real database and
 object store comes on top of the lake's figures.
 
@@ -27,7 +28,8 @@ sys.path.insert(0, str(REPO))
 
 from cm_assets.storage.layout import catalog_day  # noqa: E402
 from cm_assets.storage.store import Storage  # noqa: E402
-from cm_assets.warehouse.lake import Lake, refresh_lake  # noqa: E402
+from cm_assets.warehouse.db import connect  # noqa: E402
+from cm_assets.warehouse.lake import Lake, connect_lake, refresh_lake  # noqa: E402
 from cm_assets.warehouse.refresh import refresh_warehouse  # noqa: E402
 from cm_assets.warehouse.schema import conform  # noqa: E402
 from cm_assets.warehouse.sql import run_query  # noqa: E402
@@ -109,6 +111,17 @@ def main(argv: list[str] | None = None) -> int:
                 measures["one-day refresh"][name].append(one_day(name))
                 for label, query in QUERIES.items():
                     measures[label][name].append(_timed(lambda: run_query(target, query)))
+        # after the refreshes: a kept connection to the local file holds it, and the writer would
+        # copy the published file instead of updating the standby
+        kept = {"local file": connect(local, read_only=True, spatial=False),
+                "DuckLake": connect_lake(lake, read_only=True, spatial=False)}
+        for _ in range(args.pairs):
+            for name in targets:
+                for label, query in list(QUERIES.items())[1:]:
+                    measures.setdefault(f"{label} (kept connection)", {n: [] for n in targets})[name].append(
+                        _timed(lambda: kept[name].execute(query).fetchall()))
+        for con in kept.values():
+            con.close()
         counts = {n: run_query(t, "SELECT count(*) FROM plumes")[1][0][0] for n, t in targets.items()}
         assert len(set(counts.values())) == 1, counts
 
