@@ -44,12 +44,20 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[MotoS3Server]:
-    """moto's S3 server with the bucket ``BUCKET``; the AWS_* variables point at it meanwhile."""
+    """moto's S3 server with the bucket ``BUCKET``; the AWS_* variables point at it meanwhile.
+    fsspec keeps one S3 filesystem per set of arguments, bound to the endpoint of the variables
+    when it was made: the cache is cleared so that no module meets another module's server."""
+    from s3fs import S3FileSystem
+
     with MotoS3Server() as server, pytest.MonkeyPatch.context() as patch:
         for name, value in server.env().items():
             patch.setenv(name, value)
-        Storage(f"s3://{BUCKET}").fs.mkdir(BUCKET)
-        yield server
+        S3FileSystem.clear_instance_cache()
+        try:
+            Storage(f"s3://{BUCKET}").fs.mkdir(BUCKET)
+            yield server
+        finally:
+            S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture(scope="module")
