@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 
+import psycopg2
 import pytest
 from dagster import DagsterInstance
 
@@ -14,7 +15,7 @@ from cm_assets.cli import main as cli_main
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.partitions import range_tags
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.lake import Lake, connect_lake, refresh_lake
+from cm_assets.warehouse.lake import METADATA_SCHEMA, Lake, connect_lake, refresh_lake
 from cm_assets.warehouse.refresh import refresh_warehouse
 from cm_assets.warehouse.sql import run_query
 from cm_assets.warehouse.views import RELATIONS
@@ -62,6 +63,25 @@ def _snapshots(lake: Lake) -> int:
         con.close()
 
 
+def _catalog_text(postgres) -> list[str]:
+    """Every row of every table of the lake's catalog schema, as text."""
+    con = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=PG_USER, password=PG_PASSWORD,
+                           dbname=PG_DB)
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                        (METADATA_SCHEMA,))
+            tables = [name for (name,) in cur.fetchall()]
+            assert tables, "no catalog tables"
+            rows = []
+            for table in tables:
+                cur.execute(f'SELECT t::text FROM "{METADATA_SCHEMA}"."{table}" t')
+                rows += [text for (text,) in cur.fetchall()]
+            return rows
+    finally:
+        con.close()
+
+
 def _rows(database: str, relation: str) -> list[tuple]:
     columns, rows = run_query(database, f"SELECT * FROM {relation}")
     keep = [i for i, name in enumerate(columns) if name not in ("checked_at", "quarantined_at")]
@@ -69,7 +89,8 @@ def _rows(database: str, relation: str) -> list[tuple]:
 
 
 @pytest.mark.timeout(900)
-def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, s3, replica, tmp_path, capsys):
+def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, postgres, s3, replica, tmp_path,
+                                                                  capsys):
     first, second = pick_days(replica, count=2)
     lake = Lake.parse(lake_env["CM_ASSETS_WAREHOUSE"])
     defs = build_definitions()
@@ -123,6 +144,9 @@ def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, s3, 
     assert _snapshots(lake) == before + 1
     assert Storage(DATA_PATH).glob("**/*.parquet"), "no data file on S3"
 
+    # no secret in the catalog either (it stores the data path and the files, not the keys)
+    assert not [row for row in _catalog_text(postgres) if PG_PASSWORD in row or s3.secret_key in row]
+
     # the same rows as the local warehouse refreshed from the same files
     local = tmp_path / "cm.duckdb"
     refresh_warehouse(local, Storage(lake_env["CM_ASSETS_DATA_ROOT"]))
@@ -140,8 +164,6 @@ def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, s3, 
 def test_a_data_root_on_s3_is_read_and_compaction_keeps_the_rows(postgres, s3, monkeypatch):
     """The multi-host case of the data root on object storage too (DuckDB's httpfs reads it with
     the lake's secret), and the maintenance step the docs give (``CHECKPOINT lake``)."""
-    import psycopg2
-
     con = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=PG_USER, password=PG_PASSWORD,
                            dbname="postgres")
     con.autocommit = True
