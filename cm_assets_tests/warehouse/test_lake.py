@@ -4,8 +4,10 @@ in ``cm_assets_tests/deploy/test_shared_warehouse.py``)."""
 
 from __future__ import annotations
 
+import pyogrio
 import pytest
 
+from cm_assets.cli import main
 from cm_assets.storage.store import Storage
 from cm_assets.warehouse import lake as lake_module
 from cm_assets.warehouse.lake import Lake, LakeConfigError, connect_lake, refresh_lake, s3_secret_sql
@@ -73,3 +75,15 @@ def test_a_local_lake_is_refreshed_incrementally_one_snapshot_per_refresh(tmp_pa
     monkeypatch.setattr(lake_module, "LAYOUT", "another-layout")  # the code's layout changed: rebuilt
     again = refresh_lake(lake, store)
     assert again.rebuilt and again.counts["plumes"] == 6
+
+
+def test_sql_and_export_read_a_lake(tmp_path, capsys):
+    store = Storage(str(tmp_path / "data"))
+    lake = Lake.parse(f"ducklake:{tmp_path / 'catalog.ducklake'}", str(tmp_path / "files"))
+    write_day(store, "2026-10-01", 3)
+    refresh_lake(lake, store)
+    assert main(["sql", "--db", lake.target, "SELECT count(*) AS n FROM plumes"]) == 0
+    assert "3" in [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert main(["export", "--format", "geojson", "--db", lake.target, "--out", str(tmp_path / "out")]) == 0
+    frame = pyogrio.read_dataframe(tmp_path / "out" / "plumes.geojson")
+    assert len(frame) == 3 and frame.crs == "EPSG:4326"
