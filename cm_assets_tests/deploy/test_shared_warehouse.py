@@ -88,6 +88,13 @@ def _rows(database: str, relation: str) -> list[tuple]:
     return sorted((tuple(row[i] for i in keep) for row in rows), key=repr)
 
 
+def _wait_for_reads(reads, count: int, reader, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while reads.value < count and reader.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reads.value >= count, f"the reader made {reads.value} reads, not {count}"
+
+
 @pytest.mark.timeout(900)
 def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, postgres, s3, replica, tmp_path,
                                                                   capsys):
@@ -115,10 +122,7 @@ def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, post
     reader = spawn.Process(target=lake_read_loop, args=(lake.target, stop, reads, out))
     reader.start()
     try:
-        deadline = time.monotonic() + 120
-        while reads.value < 1 and reader.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert reads.value >= 1, "the reader never read"
+        _wait_for_reads(reads, 1, reader)
         # a new day, then a one-day change, each while the reader queries
         added = run("refresh_days", {"dagster/partition": second})
         committed.add(_state(added))
@@ -126,6 +130,7 @@ def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, post
         changed = run("refresh_days", {"dagster/partition": first})
         committed.add(_state(changed))
         during = reads.value
+        _wait_for_reads(reads, during + 2, reader)  # the last read began after the last commit
         stop.set()
         seen, errors = out.get(timeout=120)
     finally:
