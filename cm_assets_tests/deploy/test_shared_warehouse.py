@@ -15,8 +15,9 @@ from cm_assets.cli import main as cli_main
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.partitions import range_tags
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.lake import METADATA_SCHEMA, Lake, connect_lake, refresh_lake
+from cm_assets.warehouse.lake import METADATA_SCHEMA, Lake, connect_lake, refresh_lake, writer_lock
 from cm_assets.warehouse.refresh import refresh_warehouse
+from cm_assets.warehouse.snapshot import WarehouseBusy
 from cm_assets.warehouse.sql import run_query
 from cm_assets.warehouse.views import RELATIONS
 from cm_assets_tests.deploy.services import BUCKET, PG_DB, PG_PASSWORD, PG_USER
@@ -168,7 +169,8 @@ def test_runs_refresh_the_shared_warehouse_while_a_reader_queries(lake_env, post
 
 def test_a_data_root_on_s3_is_read_and_compaction_keeps_the_rows(postgres, s3, monkeypatch):
     """The multi-host case of the data root on object storage too (DuckDB's httpfs reads it with
-    the lake's secret), and the maintenance step the docs give (``CHECKPOINT lake``)."""
+    the lake's secret), the maintenance step the docs give (``CHECKPOINT lake``), and the writer
+    lock (a second writer waits, then gives up)."""
     con = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=PG_USER, password=PG_PASSWORD,
                            dbname="postgres")
     con.autocommit = True
@@ -197,3 +199,9 @@ def test_a_data_root_on_s3_is_read_and_compaction_keeps_the_rows(postgres, s3, m
         writer.close()
     assert dict(run_query(lake.target, "SELECT observation_day, count(*) FROM plumes GROUP BY 1")[1]) == \
         {"2026-10-01": 2, "2026-10-02": 4}
+
+    with writer_lock(lake):  # another host's writer holds the lake
+        with pytest.raises(WarehouseBusy), writer_lock(lake, timeout_s=0.5):
+            pass
+    with writer_lock(lake, timeout_s=0.5):  # released with its session
+        pass
