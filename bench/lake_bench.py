@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def write_slice(store: Storage, days: int, plumes: int) -> list[str]:
     rng = random.Random(7)
     written = []
     for offset in range(days):
-        day = time.strftime("%Y-%m-%d", time.gmtime(time.mktime((2026, 1, 1, 12, 0, 0, 0, 0, 0)) + offset * 86400))
+        day = (date(2026, 1, 1) + timedelta(days=offset)).isoformat()
         stamp = day.replace("-", "")
         rows = []
         for k in range(plumes):
