@@ -107,12 +107,16 @@ class StorageResource(ConfigurableResource):
     """Data root (local path or fsspec URL) holding the GeoParquet tables, products, crops and plots."""
 
     root: str = Field(default="data", description="local path or fsspec URL")
-    warehouse_path: str | None = Field(default=None, description="DuckDB file; <root>/cm.duckdb if unset")
+    warehouse_path: str | None = Field(default=None, description="DuckDB file, or the shared warehouse "
+                                       "ducklake:postgres:<connection string without password>; "
+                                       "<root>/cm.duckdb if unset")
+    warehouse_data_path: str | None = Field(default=None, description="directory or s3:// prefix of the "
+                                            "shared warehouse's data files (when it is created)")
 
     @classmethod
     def from_environment(cls, root: str | None = None) -> StorageResource:
         """The data root ``root`` when given, else bound to CM_ASSETS_DATA_ROOT when set (EnvVar); the
-        warehouse file bound to CM_ASSETS_WAREHOUSE when set."""
+        warehouse bound to CM_ASSETS_WAREHOUSE and its data path to CM_ASSETS_WAREHOUSE_DATA_PATH when set."""
         values: dict[str, Any] = {}
         if root is not None:
             values["root"] = root
@@ -120,6 +124,8 @@ class StorageResource(ConfigurableResource):
             values["root"] = EnvVar("CM_ASSETS_DATA_ROOT")
         if os.environ.get("CM_ASSETS_WAREHOUSE"):
             values["warehouse_path"] = EnvVar("CM_ASSETS_WAREHOUSE")
+        if os.environ.get("CM_ASSETS_WAREHOUSE_DATA_PATH"):
+            values["warehouse_data_path"] = EnvVar("CM_ASSETS_WAREHOUSE_DATA_PATH")
         return cls(**values)
 
     def storage(self) -> Storage:
@@ -130,7 +136,8 @@ class StorageResource(ConfigurableResource):
             return self.warehouse_path
         store = self.storage()
         if not store.is_local:
-            raise ValueError("set CM_ASSETS_WAREHOUSE to a local file when the data root is remote")
+            raise ValueError("set CM_ASSETS_WAREHOUSE to a local file or a ducklake: target when the "
+                             "data root is remote")
         return store.uri(layout.WAREHOUSE)
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cm_assets.warehouse.cli import default_warehouse
+from cm_assets.warehouse.lake import is_lake
 
 #: --format choices (the drivers live in cm_assets.exports.gis, imported when the command runs).
 FORMATS = ("fgb", "geojson", "gpkg")
@@ -18,7 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=FORMATS, default="gpkg")
     parser.add_argument("--where", help="SQL predicate on the plumes view, e.g. \"gas = 'CH4' AND emission_auto > 500\"")
     parser.add_argument("--out", type=Path, default=Path("exports"), help="output directory (default: exports)")
-    parser.add_argument("--db", default=None, help="DuckDB file (default: $CM_ASSETS_WAREHOUSE or data/cm.duckdb)")
+    parser.add_argument("--db", default=None, help="DuckDB file or ducklake:postgres:... target "
+                                                   "(default: $CM_ASSETS_WAREHOUSE or data/cm.duckdb)")
     parser.set_defaults(func=run_export)
 
 
@@ -26,7 +28,7 @@ def run_export(args: argparse.Namespace) -> int:
     from cm_assets.exports.gis import export
 
     database = args.db or default_warehouse()
-    if not Path(database).exists():
+    if not is_lake(database) and not Path(database).exists():
         print(f"no warehouse at {database}: run `cm-assets demo` or materialize `warehouse` first", file=sys.stderr)
         return 1
     try:

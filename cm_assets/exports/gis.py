@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from cm_assets.warehouse.db import connect
+from cm_assets.warehouse.sql import connect_read_only
 
 FORMATS: dict[str, tuple[str, str]] = {"gpkg": ("GPKG", ".gpkg"), "fgb": ("FlatGeobuf", ".fgb"),
                                        "geojson": ("GeoJSON", ".geojson")}
@@ -74,7 +74,7 @@ def export(database: str | os.PathLike, out_dir: str | os.PathLike, fmt: str,
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
     driver, suffix = FORMATS[fmt]
-    con = connect(database, read_only=True)
+    con = connect_read_only(database)
     try:
         frames = {layer.name: (_frame(con, layer, where), layer) for layer in LAYERS}
     finally:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cm_assets.storage import layout
+from cm_assets.warehouse.lake import is_lake
 from cm_assets.warehouse.sql import format_table, run_query
 
 
@@ -22,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sql = commands.add_parser("sql", help="run read-only SQL against the DuckDB warehouse")
     sql.add_argument("query", nargs="?", help="SQL text (or use --file)")
     sql.add_argument("--file", type=Path, help="file holding the SQL")
-    sql.add_argument("--db", default=None, help="DuckDB file (default: $CM_ASSETS_WAREHOUSE or data/cm.duckdb)")
+    sql.add_argument("--db", default=None, help="DuckDB file or ducklake:postgres:... target "
+                                                "(default: $CM_ASSETS_WAREHOUSE or data/cm.duckdb)")
     sql.add_argument("--max-rows", type=int, default=200)
     sql.set_defaults(func=run_sql)
 
@@ -36,7 +38,7 @@ def run_sql(args: argparse.Namespace) -> int:
         print("give a query or --file", file=sys.stderr)
         return 2
     database = args.db or default_warehouse()
-    if not Path(database).exists():
+    if not is_lake(database) and not Path(database).exists():
         print(f"no warehouse at {database}: run `cm-assets demo` or materialize `warehouse` first",
               file=sys.stderr)
         return 1

@@ -5,23 +5,29 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 import duckdb_extension_spatial
 
-SPATIAL_VERSION = "v" + duckdb.__version__
+EXTENSION_VERSION = "v" + duckdb.__version__
+
+
+def extension_path(package: ModuleType, name: str) -> Path:
+    """The file of extension ``name`` shipped inside its ``duckdb-extension-*`` registry package."""
+    root = Path(package.__file__).parent / "extensions"
+    exact = root / EXTENSION_VERSION / f"{name}.duckdb_extension"
+    if exact.exists():
+        return exact
+    found = sorted(root.glob(f"*/{name}.duckdb_extension"))
+    if not found:
+        raise FileNotFoundError(f"no {name} extension under {root}")
+    return found[-1]
 
 
 def spatial_extension_path() -> Path:
     """The spatial extension file shipped inside the ``duckdb-extension-spatial`` package."""
-    root = Path(duckdb_extension_spatial.__file__).parent / "extensions"
-    exact = root / SPATIAL_VERSION / "spatial.duckdb_extension"
-    if exact.exists():
-        return exact
-    found = sorted(root.glob("*/spatial.duckdb_extension"))
-    if not found:
-        raise FileNotFoundError(f"no spatial extension under {root}")
-    return found[-1]
+    return extension_path(duckdb_extension_spatial, "spatial")
 
 
 def _extension_directory() -> str:

@@ -9,8 +9,8 @@ single-file table is replaced whole. Rows and manifest change in the caller's tr
 two never disagree, whatever killed an earlier run.
 
 Only portable SQL is used (tables, DELETE, INSERT ... SELECT FROM read_parquet, views), on a
-connection whose default catalog is the target: a local DuckDB file here; a DuckLake catalog
-could take the same statements. R-tree indexes are created only where the catalog supports them.
+connection whose default catalog is the target: a local DuckDB file, or the shared DuckLake
+(``lake``). R-tree indexes are created only on the local file (DuckLake has no indexes).
 """
 
 from __future__ import annotations
@@ -82,6 +82,17 @@ def create_layout(con, version: str) -> None:
     con.execute(f"CREATE TABLE {META}.manifest (tbl VARCHAR, file VARCHAR, version VARCHAR)")
     con.execute(f"CREATE TABLE {META}.meta (key VARCHAR, value VARCHAR)")
     con.execute(f"INSERT INTO {META}.meta VALUES ('layout', ?)", [version])
+
+
+def drop_layout(con) -> None:
+    """Drop every view, table and the bookkeeping schema of the current catalog: a shared catalog
+    of another layout is rebuilt in place (a native draft starts as a new empty file instead)."""
+    for kind in ("view", "table"):
+        found = con.execute(f"SELECT schema_name, {kind}_name FROM duckdb_{kind}s() "
+                            "WHERE database_name = current_database() AND NOT internal").fetchall()
+        for schema, name in found:
+            con.execute(f'DROP {kind.upper()} "{schema}"."{name}"')
+    con.execute(f"DROP SCHEMA IF EXISTS {META}")
 
 
 def create_indexes(con) -> None:

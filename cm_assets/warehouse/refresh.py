@@ -12,7 +12,7 @@ import duckdb
 
 from cm_assets.storage.store import Storage
 from cm_assets.warehouse.db import connect
-from cm_assets.warehouse.ingest import (TableChange, changes_between, create_indexes, create_layout,
+from cm_assets.warehouse.ingest import (TableChange, changes_between, create_indexes, create_layout, drop_layout,
                                         has_current_layout, layout_version, manifest, sync_tables)
 from cm_assets.warehouse.snapshot import next_snapshot, restart_from_published
 from cm_assets.warehouse.views import ENRICHED_SELECT, create_views, row_counts, update_enriched
@@ -28,16 +28,18 @@ class Refresh:
     seconds: float
 
 
-def update(con, storage: Storage, rebuild: bool) -> dict[str, TableChange]:
+def update(con, storage: Storage, rebuild: bool, indexes: bool = True) -> dict[str, TableChange]:
     """Bring the catalog of ``con`` up to date in ONE transaction (tables, manifest, derived table
-    and views); ``rebuild`` creates the layout first (the catalog must be empty)."""
+    and views); ``rebuild`` drops what the catalog holds and creates the layout first; ``indexes``
+    builds the R-trees after a rebuild (catalogs that support them)."""
     con.execute("BEGIN TRANSACTION")
     try:
         if rebuild:
+            drop_layout(con)
             create_layout(con, LAYOUT)
         changes = sync_tables(con, storage)
         update_enriched(con, changes, rebuild)
-        if rebuild:
+        if rebuild and indexes:
             create_indexes(con)
         create_views(con)
         con.execute("COMMIT")

@@ -7,6 +7,15 @@ import os
 import duckdb
 
 from cm_assets.warehouse.db import connect, load_spatial, needs_spatial
+from cm_assets.warehouse.lake import Lake, connect_lake, is_lake
+
+
+def connect_read_only(database: str | os.PathLike, spatial: bool = True) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse ``database``: a DuckDB file, or a ``ducklake:``
+    target (the shared warehouse, attached read-only)."""
+    if is_lake(database):
+        return connect_lake(Lake.parse(str(database)), read_only=True, spatial=spatial)
+    return connect(database, read_only=True, spatial=spatial)
 
 
 def run_query(database: str | os.PathLike, query: str,
@@ -14,8 +23,8 @@ def run_query(database: str | os.PathLike, query: str,
     """Run ``query`` (with ``?`` ``params``) on a read-only connection. Spatial is loaded only when
     the query calls one of its functions: DuckDB refuses such a function while binding, then the
     query runs again with spatial loaded (harmless: a read-only connection changes nothing), so
-    other queries do not pay for loading it."""
-    con = connect(database, read_only=True, spatial=False)
+    other queries do not pay for loading it. ``database``: as for :func:`connect_read_only`."""
+    con = connect_read_only(database, spatial=False)
     try:
         try:
             cursor = con.execute(query, params) if params is not None else con.execute(query)

@@ -1,5 +1,6 @@
 """Fixtures of the deployment tests: PostgreSQL, a rate-limited replica shared by every run through
-one token, and ``dagster-webserver`` + ``dagster-daemon`` on the ``deploy/dagster.yaml`` instance."""
+one token, an S3-compatible server, and ``dagster-webserver`` + ``dagster-daemon`` on the
+``deploy/dagster.yaml`` instance."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import requests
 
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets_tests.helpers.replica import replica_process
-from cm_assets_tests.deploy.services import PostgresServer, postgres_bindir, require_binary
+from cm_assets.storage.store import Storage
+from cm_assets_tests.deploy.services import BUCKET, MotoS3Server, PostgresServer, postgres_bindir, require_binary
 from cm_assets_tests.deploy.stack import DagsterDeployment
 
 # A small shared budget: every run of the deployment presents the same token, so they all draw
@@ -38,6 +40,24 @@ def postgres() -> Iterator[PostgresServer]:
                    (os.geteuid() != 0 or shutil.which("runuser") is not None))
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[MotoS3Server]:
+    """moto's S3 server with the bucket ``BUCKET``; the AWS_* variables point at it meanwhile.
+    fsspec keeps one S3 filesystem per set of arguments, bound to the endpoint of the variables
+    when it was made: the cache is cleared so that no module meets another module's server."""
+    from s3fs import S3FileSystem
+
+    with MotoS3Server() as server, pytest.MonkeyPatch.context() as patch:
+        for name, value in server.env().items():
+            patch.setenv(name, value)
+        S3FileSystem.clear_instance_cache()
+        try:
+            Storage(f"s3://{BUCKET}").fs.mkdir(BUCKET)
+            yield server
+        finally:
+            S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from cm_assets_tests.e2e.stack import free_port, wait_for
 PG_USER = "dagster"
 PG_PASSWORD = "deploy-test-secret"
 PG_DB = "dagster"
+BUCKET = "cm-assets-test"  # the bucket the ``s3`` fixture creates on the moto server
 
 
 def _is_root() -> bool:

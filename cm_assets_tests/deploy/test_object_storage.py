@@ -5,7 +5,6 @@ never visible half-done."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import geopandas as gpd
 import pytest
@@ -15,22 +14,12 @@ from dagster import AssetKey, DagsterInstance
 from cm_assets.definitions import build_definitions
 from cm_assets.storage.store import Storage
 from cm_assets.defs.partitions import range_tags
-from cm_assets_tests.deploy.services import MotoS3Server
+from cm_assets_tests.deploy.services import BUCKET
 from cm_assets_tests.helpers.graph import pick_days
 
 pytestmark = pytest.mark.deploy
 
-BUCKET = "cm-assets-test"
 GRAPH = ["plume_catalog", "plume_products", "scene_crops", "sources", "source_stats"]
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3Server]:
-    with MotoS3Server() as server, pytest.MonkeyPatch.context() as patch:
-        for name, value in server.env().items():
-            patch.setenv(name, value)
-        Storage(f"s3://{BUCKET}").fs.mkdir(BUCKET)
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cm_assets.carbonmapper.models import PlumeRecord
+from cm_assets.storage.layout import catalog_day, quarantine_day
+from cm_assets.storage.store import Storage
 from cm_assets.defs.catalog.build import build_catalog_days
 
 
@@ -37,3 +39,19 @@ def payload(suffix: str = "A", day: str = "2026-10-01", **overrides: Any) -> dic
 def catalog(day: str, payloads: list[dict]):
     """The catalog and quarantine frames the asset would write for ``payloads``."""
     return build_catalog_days({day: payloads}, PlumeRecord.parse)
+
+
+SUFFIXES = "ABCDEFGH"
+
+
+def write_day(store: Storage, day: str, plumes: int, malformed: int = 0) -> None:
+    """Write day ``day``'s catalog file with ``plumes`` good plumes, and its quarantine file with
+    ``malformed`` refused ones (or remove it)."""
+    good = [payload(s, day=day) for s in SUFFIXES[:plumes]]
+    bad = [payload(s, day=day, gas=None) for s in "ZY"[:malformed]]
+    frame, quarantined = catalog(day, good + bad)
+    store.write_parquet(frame, catalog_day(day))
+    if malformed:
+        store.write_parquet(quarantined, quarantine_day(day))
+    else:
+        store.remove(quarantine_day(day))

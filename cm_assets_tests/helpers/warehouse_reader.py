@@ -1,4 +1,5 @@
-"""A reader process for the readers-never-blocked test (imports only DuckDB, so it starts fast)."""
+"""Reader processes for the readers-never-blocked tests (they import only the warehouse library, so
+they start fast)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,25 @@ def hold(database: str, ready, release, out) -> None:
     release.wait(timeout=120)
     out.put((first, con.execute("SELECT count(*) FROM plumes").fetchone()[0]))
     con.close()
+
+
+def lake_read_loop(target: str, stop, reads, out) -> None:
+    """Until ``stop``: ONE read-only connection to the shared warehouse ``target`` reads the rows of
+    ``plumes`` and ``plumes_enriched`` in one query (one snapshot), again and again; then report
+    every pair seen and every error."""
+    from cm_assets.warehouse.lake import Lake, connect_lake
+
+    seen, errors = [], []
+    con = connect_lake(Lake.parse(target), read_only=True, spatial=False)
+    try:
+        while not stop.is_set():
+            try:
+                seen.append(con.execute("SELECT (SELECT count(*) FROM plumes), "
+                                        "(SELECT count(*) FROM plumes_enriched)").fetchone())
+            except Exception as error:
+                errors.append(repr(error))
+            with reads.get_lock():
+                reads.value += 1
+    finally:
+        con.close()
+    out.put((seen, errors))

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from cm_assets.storage.layout import PLUME_SOURCES, SOURCES, catalog_day, quarantine_day
+from cm_assets.storage.layout import PLUME_SOURCES, SOURCES, catalog_day
 from cm_assets.storage.store import Storage
 from cm_assets.warehouse import sql
 from cm_assets.warehouse.db import connect, load_spatial
@@ -26,22 +26,8 @@ from cm_assets.warehouse.schema import conform
 from cm_assets.warehouse.snapshot import next_snapshot, standby_path
 from cm_assets.warehouse.views import ENRICHED_SELECT
 from cm_assets.warehouse.sql import run_query
-from cm_assets_tests.helpers.samples import catalog, payload
+from cm_assets_tests.helpers.samples import catalog, payload, write_day
 from cm_assets_tests.helpers.warehouse_reader import hold, read_loop
-
-SUFFIXES = "ABCDEFGH"
-
-
-def write_day(store: Storage, day: str, plumes: int, malformed: int = 0) -> None:
-    good = [payload(s, day=day) for s in SUFFIXES[:plumes]]
-    bad = [payload(s, day=day, gas=None) for s in "ZY"[:malformed]]
-    frame, quarantined = catalog(day, good + bad)
-    store.write_parquet(frame, catalog_day(day))
-    if malformed:
-        store.write_parquet(quarantined, quarantine_day(day))
-    else:
-        store.remove(quarantine_day(day))
-
 
 def plumes_by_day(database) -> dict[str, int]:
     return dict(run_query(database, "SELECT observation_day, count(*) FROM plumes GROUP BY 1")[1])

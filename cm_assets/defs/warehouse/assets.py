@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from cm_assets.defs.resources import StorageResource
+from cm_assets.warehouse.lake import Lake, is_lake, refresh_lake
 from cm_assets.warehouse.refresh import refresh_warehouse
 
 WAREHOUSE_POOL = "warehouse"
@@ -20,13 +21,18 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Mater
     plume_sources, source_stats, quarantine, plume_history — the derived table plumes_enriched
     (re-joined for the changed days only) and the view deferred_scenes. The only DuckDB writer
     (pool 'warehouse', limit 1): it updates a private copy and swaps it in atomically, so readers
-    are never blocked."""
-    done = refresh_warehouse(storage.duckdb_path(), storage.storage(), context.log.info)
+    are never blocked. With a ``ducklake:`` warehouse setting: the shared DuckLake instead, refreshed
+    in one DuckLake transaction."""
+    target = storage.duckdb_path()
+    if is_lake(target):
+        done = refresh_lake(Lake.parse(target, storage.warehouse_data_path), storage.storage(), context.log.info)
+    else:
+        done = refresh_warehouse(target, storage.storage(), context.log.info)
     table = "| view | rows |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in done.counts.items())
     changed = {t: {"files_ingested": c.ingested, "files_dropped": c.dropped}
                for t, c in done.changes.items() if c.ingested or c.dropped}
     return MaterializeResult(metadata={
-        "path": MetadataValue.path(storage.duckdb_path()),
+        "path": MetadataValue.text(target) if is_lake(target) else MetadataValue.path(target),
         "views": MetadataValue.md(table),
         "changed_files": MetadataValue.json(changed),
         "rebuilt": done.rebuilt,
