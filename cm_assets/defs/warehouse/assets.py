@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from cm_assets.defs.automation import after_upstream_settles
 from cm_assets.defs.resources import StorageResource
 from cm_assets.warehouse.refresh import refresh_warehouse
 
@@ -13,6 +14,7 @@ WAREHOUSE_POOL = "warehouse"
     group_name="warehouse",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
+    automation_condition=after_upstream_settles(),
 )
 def warehouse(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
     """DuckDB database: native tables kept in step with the GeoParquet files (only files that
@@ -20,7 +22,8 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Mater
     plume_sources, source_stats, quarantine, plume_history — the derived table plumes_enriched
     (re-joined for the changed days only) and the view deferred_scenes. The only DuckDB writer
     (pool 'warehouse', limit 1): it updates a private copy and swaps it in atomically, so readers
-    are never blocked."""
+    are never blocked. Requested by the automation sensor once the runs that updated its inputs
+    have finished (cm_assets.defs.automation)."""
     done = refresh_warehouse(storage.duckdb_path(), storage.storage(), context.log.info)
     table = "| view | rows |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in done.counts.items())
     changed = {t: {"files_ingested": c.ingested, "files_dropped": c.dropped}
