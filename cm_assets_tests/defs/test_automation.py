@@ -11,8 +11,8 @@ from dagster import (AssetKey, AssetMaterialization, DagsterInstance, DagsterRun
 
 from cm_assets.definitions import build_definitions, defs as project_defs
 from cm_assets.defs.automation import AUTOMATION_SENSOR
-from cm_assets.defs.freshness.new_detections import new_plume_sensor
-from cm_assets.defs.freshness.runs import REFRESH_JOB
+from cm_assets.defs.api_watch.new_detections import new_plume_sensor
+from cm_assets.defs.api_watch.runs import REFRESH_JOB
 from cm_assets.defs.resources import FreshnessResource, StorageResource
 from cm_assets_tests.helpers.replica import replica_resource
 

@@ -18,8 +18,8 @@ from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from cm_assets.carbonmapper import CarbonMapperClient
-from cm_assets.defs.freshness.events import observation_day
-from cm_assets.defs.freshness.runs import IN_PROCESS
+from cm_assets.defs.api_watch.events import observation_day
+from cm_assets.defs.api_watch.runs import IN_PROCESS
 from cm_assets.replica.clock import parse_instant
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets_tests.helpers.replica import REPLICA_CLOCK_START, replica_process

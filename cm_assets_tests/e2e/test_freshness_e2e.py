@@ -9,8 +9,8 @@ import pytest
 from dagster import DagsterRunStatus
 
 from cm_assets.carbonmapper import CarbonMapperClient
-from cm_assets.defs.freshness.cursor import TimeCursor
-from cm_assets.defs.freshness.events import observation_day, to_event
+from cm_assets.defs.api_watch.cursor import TimeCursor
+from cm_assets.defs.api_watch.events import observation_day, to_event
 from cm_assets_tests.e2e.flows import (RUN_TIMEOUT, advance_clock, finished_runs, first_cursor_tick,
                                        query_warehouse, reprocess, settled_warehouse, ticks_after)
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 from dagster import DagsterInstance
 
-from cm_assets.defs.freshness.deferred import deferred_scene_sensor, deferred_tick, rotate
-from cm_assets.defs.freshness.runs import REFRESH_JOB
+from cm_assets.defs.api_watch.deferred import deferred_scene_sensor, deferred_tick, rotate
+from cm_assets.defs.api_watch.runs import REFRESH_JOB
 from cm_assets.defs.give_up import unpublished_scene_status
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import FreshnessResource, StorageResource

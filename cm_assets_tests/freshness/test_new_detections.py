@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from cm_assets.defs.freshness.cursor import TimeCursor, parse_time
-from cm_assets.defs.freshness.events import observation_day
-from cm_assets.defs.freshness.new_detections import new_plume_sensor
+from cm_assets.defs.api_watch.cursor import TimeCursor, parse_time
+from cm_assets.defs.api_watch.events import observation_day
+from cm_assets.defs.api_watch.new_detections import new_plume_sensor
 from cm_assets.defs.resources import FreshnessResource
 from cm_assets_tests.helpers.freshness import advance, client_for
 

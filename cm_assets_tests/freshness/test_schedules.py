@@ -8,7 +8,7 @@ import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, build_schedule_context
 
 from cm_assets.definitions import build_definitions, defs
-from cm_assets.defs.freshness.schedules import daily_catalog_schedule
+from cm_assets.defs.api_watch.schedules import daily_catalog_schedule
 from cm_assets.defs.resources import FreshnessResource
 
 pytestmark = pytest.mark.fast

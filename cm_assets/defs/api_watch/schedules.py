@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
-from cm_assets.defs.freshness.runs import REFRESH_JOB, TRIGGER_TAG, day_run_config
+from cm_assets.defs.api_watch.runs import REFRESH_JOB, TRIGGER_TAG, day_run_config
 from cm_assets.defs.partitions import observation_days, range_tags
 from cm_assets.defs.resources import FreshnessResource
 
