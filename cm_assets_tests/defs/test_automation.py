@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from dagster import (AssetKey, AssetMaterialization, AssetSelection, DagsterInstance, DagsterRunStatus, DefaultSensorStatus,
-                     Definitions, build_sensor_context, evaluate_automation_conditions, instance_for_test)
+from dagster import (AssetKey, AssetMaterialization, AssetSelection, DagsterInstance, DagsterRunStatus,
+                     DefaultSensorStatus, Definitions, build_sensor_context, evaluate_automation_conditions,
+                     instance_for_test)
 
 from cm_assets.definitions import build_definitions, defs as project_defs
 from cm_assets.defs.automation import AUTOMATION_SENSOR
@@ -54,7 +55,6 @@ def test_the_sensors_job_leaves_the_warehouse_to_automation():
     assert sensor.asset_selection.resolve(graph) >= DOWNSTREAM
 
 
-@pytest.mark.fast
 def test_twenty_days_of_one_tick_cost_one_downstream_refresh(local_replica, tmp_path):
     """The 20 days one sensor tick requests, materialized (as their runs report them): one request per
     downstream asset, then nothing until something changes."""
