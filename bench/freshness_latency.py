@@ -25,7 +25,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS  # noqa: E402
+from cm_assets.defs.api_watch.settings import SENSOR_INTERVAL_SECONDS  # noqa: E402
 from cm_assets.replica.process import ReplicaProcess  # noqa: E402
 from cm_assets.replica.world import WorldConfig  # noqa: E402
 from cm_assets.replica.world_generator import build_world  # noqa: E402

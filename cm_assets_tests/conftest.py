@@ -11,23 +11,33 @@ import pytest
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets_tests.helpers.replica import replica_process
 
-# Directories whose tests share session-scoped servers (``dagster dev``, PostgreSQL, the in-process
-# replica and its one-day stages): under ``pytest -n N --dist loadgroup`` each runs as one unit on one
-# worker, and these units start first (e2e and deploy are the longest); every other test module is a
-# unit of its own.
-SHARED_SERVER_DIRS = ("e2e", "deploy", "defs")
+# Tests that share session-scoped servers run as one unit on one worker under
+# ``pytest -n N --dist loadgroup``, and these units start first (e2e and deploy are the longest):
+# the directories whose tests share ``dagster dev`` or PostgreSQL, and the tests that use the
+# in-process replica (and its one-day stages, ``cm_assets_tests/defs/conftest.py``) wherever they
+# are under ``defs/``. Every other test module is a unit of its own (the whole-job tests of
+# ``defs/jobs/`` among them, so the two workers share those out).
+SHARED_SERVER_DIRS = ("e2e", "deploy")
+IN_PROCESS_REPLICA = "local_replica"
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """The unit ``item`` belongs to (see ``SHARED_SERVER_DIRS``)."""
+    parts = Path(item.path).relative_to(Path(__file__).parent).parts
+    if parts[0] in SHARED_SERVER_DIRS:
+        return parts[0]
+    if IN_PROCESS_REPLICA in getattr(item, "fixturenames", ()):
+        return "in-process replica"
+    return "/".join(parts)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group tests for parallel workers (see ``SHARED_SERVER_DIRS``)."""
-    def group(item: pytest.Item) -> str:
-        parts = Path(item.path).relative_to(Path(__file__).parent).parts
-        return parts[0] if parts[0] in SHARED_SERVER_DIRS else "/".join(parts)
-
+    groups = {item: xdist_group(item) for item in items}
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
-    items.sort(key=lambda item: group(item) not in SHARED_SERVER_DIRS)
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    items.sort(key=lambda item: "/" in groups[item])
 
 
 @pytest.fixture(scope="session")

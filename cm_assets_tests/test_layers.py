@@ -146,7 +146,7 @@ def test_every_module_has_a_layer():
     assert not unassigned, f"modules outside every layer (add them to LAYERS): {unassigned}"
 
 
-DOMAINS = {"catalog", "products", "scenes", "freshness"}
+DOMAINS = {"catalog", "products", "scenes", "api_watch"}
 
 
 @pytest.mark.parametrize(("module", "source", "broken"), [
@@ -161,7 +161,7 @@ DOMAINS = {"catalog", "products", "scenes", "freshness"}
     ("cm_assets.reports.plots", "from cm_assets.replica.process import ReplicaProcess", "library layer"),
     ("cm_assets.defs.metadata", "from cm_assets import demo", "defs layer"),
     ("cm_assets.defs.scenes.assets", "from cm_assets.defs.products.assets import build_days", "sibling"),
-    ("cm_assets.defs.scenes.assets", "from cm_assets.defs.freshness import give_up", "sibling"),
+    ("cm_assets.defs.scenes.assets", "from cm_assets.defs.api_watch import give_up", "sibling"),
     ("cm_assets.defs.products.assets", "from ..catalog.assets import catalog_path", "sibling"),
     ("cm_assets.defs.checks", "from cm_assets.defs.catalog import build", "shared defs module"),
 ])
@@ -191,7 +191,7 @@ def test_the_command_line_starts_without_dagster():
 
 ENVIRONMENT_READERS = {
     "cm_assets.defs.resources": "binds resource fields to variables (EnvVar) and reads credentials by name",
-    "cm_assets.defs.freshness.settings": "sensor intervals, fixed when the definitions load",
+    "cm_assets.defs.api_watch.settings": "sensor intervals, fixed when the definitions load",
     "cm_assets.defs.execution": "the executor, chosen when the definitions load",
 }
 """The only Dagster modules that read the environment; every other setting reaches code as a resource

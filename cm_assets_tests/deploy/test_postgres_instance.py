@@ -12,7 +12,7 @@ from dagster import DagsterInstance
 from dagster_graphql import DagsterGraphQLClient
 
 from cm_assets.definitions import build_definitions
-from cm_assets.defs.freshness.runs import IN_PROCESS
+from cm_assets.defs.api_watch.runs import IN_PROCESS
 from cm_assets.defs.resources import StorageResource
 from cm_assets.storage.store import Storage
 from cm_assets.warehouse.sql import run_query

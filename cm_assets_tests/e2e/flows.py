@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import requests
 
+from cm_assets.defs.automation import AUTOMATION_TRIGGER
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets.warehouse.db import connect
 from cm_assets_tests.e2e.stack import DagsterDev, wait_for
@@ -50,6 +53,21 @@ def query_warehouse(dev: DagsterDev, sql: str, params: list | None = None) -> li
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def settled_warehouse(dev: DagsterDev, sql: str, params: list | None, ready: Callable[[list[tuple]], bool],
+                      timeout: float = RUN_TIMEOUT) -> list[tuple]:
+    """Rows of ``sql`` once ``ready(rows)``: the sensors' runs materialize days only, and the
+    warehouse follows in a run the automation sensor requests after them; fails on a failed one."""
+    def rows() -> list[tuple] | None:
+        failed = [r["runId"] for r in dev.runs({TRIGGER: AUTOMATION_TRIGGER}) if r["status"] == "FAILURE"]
+        assert not failed, f"automation runs failed: {failed}\n{dev.log_tail()}"
+        if not (dev.data_root / "cm.duckdb").exists():
+            return None
+        found = query_warehouse(dev, sql, params)
+        return found if ready(found) else None
+
+    return wait_for(rows, timeout, f"the warehouse to show: {sql}", interval=2.0)
 
 
 def advance_clock(replica: ReplicaProcess, seconds: float) -> str:

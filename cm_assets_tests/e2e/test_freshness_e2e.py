@@ -1,4 +1,5 @@
-"""End to end: replica + ``dagster dev``; the daemon's sensors keep the DuckDB warehouse current."""
+"""End to end: replica + ``dagster dev``; the daemon's sensors request the changed days and its
+automation sensor then refreshes the DuckDB warehouse."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import pytest
 from dagster import DagsterRunStatus
 
 from cm_assets.carbonmapper import CarbonMapperClient
-from cm_assets.defs.freshness.cursor import TimeCursor
-from cm_assets.defs.freshness.events import observation_day, to_event
+from cm_assets.defs.api_watch.cursor import TimeCursor
+from cm_assets.defs.api_watch.events import observation_day, to_event
 from cm_assets_tests.e2e.flows import (RUN_TIMEOUT, advance_clock, finished_runs, first_cursor_tick,
-                                       query_warehouse, reprocess, ticks_after)
+                                       query_warehouse, reprocess, settled_warehouse, ticks_after)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -19,10 +20,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 def api_plumes(replica) -> list[dict]:
     with CarbonMapperClient(replica.api_url, email=replica.email, password=replica.password) as client:
         return list(client.iter_plume_payloads(status="published"))
-
-
-def warehouse_plumes(dev) -> dict[str, str]:
-    return dict(query_warehouse(dev, "SELECT id, observation_day FROM plumes"))
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +42,9 @@ def test_new_publications_reach_the_warehouse_in_exactly_their_days(dagster_dev,
     assert sorted(r["tags"]["dagster/partition"] for r in new_runs) == sorted(days)
     assert sum(int(r["tags"]["cm_assets/new_plumes"]) for r in new_runs) == len(arrived)
 
-    stored = warehouse_plumes(dagster_dev)
-    assert {p["id"] for p in arrived} <= set(stored)
+    ids = {p["id"] for p in arrived}
+    stored = dict(settled_warehouse(dagster_dev, "SELECT id, observation_day FROM plumes", None,
+                                    lambda rows: ids <= {row[0] for row in rows}))
     initial_days = {r["tags"]["dagster/partition"] for r in arrivals["initial"]}
     # every stored day was run by a sensor or by another test's explicit run (in any test order)
     run_days = {r["tags"].get("dagster/partition") for r in dagster_dev.runs()}
@@ -64,13 +62,13 @@ def test_reprocessed_plume_lands_in_the_history(dagster_dev, e2e_replica, arriva
                                        [plume["id"]])
     changed = reprocess(e2e_replica, plume["plume_id"])
     finished_runs(dagster_dev, "reprocessed", 1, RUN_TIMEOUT)
+    [(now_version,)] = settled_warehouse(dagster_dev, "SELECT emission_version FROM plumes WHERE id = ?",
+                                         [plume["id"]], lambda rows: rows != [(old_version,)])
+    assert now_version == changed["emission_version"]
     rows = query_warehouse(dagster_dev, "SELECT partition, old_emission_version, new_emission_version, "
                            "old_emission_auto <> new_emission_auto FROM plume_history WHERE plume_id = ?",
                            [plume["plume_id"]])
     assert rows == [(observation_day(plume), old_version, changed["emission_version"], True)]
-    [(now_version,)] = query_warehouse(dagster_dev, "SELECT emission_version FROM plumes WHERE id = ?",
-                                       [plume["id"]])
-    assert now_version == changed["emission_version"]
 
 
 def test_graphql_materialization_reports_status_and_metadata(dagster_dev, materialized_day):

@@ -6,7 +6,7 @@ import pytest
 
 from cm_assets.cli import main
 from cm_assets.storage.layout import catalog_day, quarantine_day
-from cm_assets.defs.freshness.history import HISTORY_COLUMNS
+from cm_assets.defs.api_watch.history import HISTORY_COLUMNS
 from cm_assets.storage.store import Storage
 from cm_assets.warehouse.db import connect
 from cm_assets.warehouse.ingest import TABLE_FILES

@@ -9,6 +9,7 @@ from shapely.geometry import Point
 
 from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
 from cm_assets.defs import figures
+from cm_assets.defs.automation import after_upstream_settles, after_upstream_settles_or_daily
 from cm_assets.defs.metadata import embedded_png, table_metadata
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.sources.build import attribution, regional_bboxes
@@ -40,7 +41,8 @@ class SourcesConfig(Config):
         default=5.0, description="Grid cell (degrees) grouping plumes into regional source queries.")
 
 
-@asset(deps=["plume_catalog"], group_name="sources", kinds={"geoparquet"})
+@asset(deps=["plume_catalog"], group_name="sources", kinds={"geoparquet"},
+       automation_condition=after_upstream_settles_or_daily())
 def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper: CarbonMapperResource,
             storage: StorageResource) -> MaterializeResult:
     """Carbon Mapper sources around every materialized plume (one source listing per regional box
@@ -89,7 +91,8 @@ class SourceStatsConfig(Config):
                                 description="Processes rendering the pictures (0: on the fetching threads).")
 
 
-@asset(deps=["sources"], group_name="sources", kinds={"geoparquet"})
+@asset(deps=["sources"], group_name="sources", kinds={"geoparquet"},
+       automation_condition=after_upstream_settles())
 def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carbonmapper: CarbonMapperResource,
                  storage: StorageResource) -> MaterializeResult:
     """Per source with a materialized plume: detections (and how many carry an emission), distinct

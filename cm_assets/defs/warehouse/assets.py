@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from cm_assets.defs.automation import after_upstream_settles
 from cm_assets.defs.resources import StorageResource
 from cm_assets.warehouse.lake import Lake, is_lake, refresh_lake
 from cm_assets.warehouse.refresh import refresh_warehouse
@@ -14,6 +15,7 @@ WAREHOUSE_POOL = "warehouse"
     group_name="warehouse",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
+    automation_condition=after_upstream_settles(),
 )
 def warehouse(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
     """DuckDB database: native tables kept in step with the GeoParquet files (only files that
@@ -22,7 +24,8 @@ def warehouse(context: AssetExecutionContext, storage: StorageResource) -> Mater
     (re-joined for the changed days only) and the view deferred_scenes. The only DuckDB writer
     (pool 'warehouse', limit 1): it updates a private copy and swaps it in atomically, so readers
     are never blocked. With a ``ducklake:`` warehouse setting: the shared DuckLake instead, refreshed
-    in one DuckLake transaction."""
+    in one DuckLake transaction. Requested by the automation sensor once the runs that updated its
+    inputs have finished (cm_assets.defs.automation)."""
     target = storage.duckdb_path()
     if is_lake(target):
         done = refresh_lake(Lake.parse(target, storage.warehouse_data_path), storage.storage(), context.log.info)

@@ -1,5 +1,5 @@
 """Materialize one day's catalog and the warehouse in this process (used to run partitions in
-parallel processes): ``python -m cm_assets_tests.graph.run_day DAY`` with the CARBONMAPPER_* and
+parallel processes): ``python -m cm_assets_tests.defs.jobs.run_day DAY`` with the CARBONMAPPER_* and
 CM_ASSETS_DATA_ROOT variables set."""
 
 from __future__ import annotations

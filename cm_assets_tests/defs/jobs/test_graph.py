@@ -145,7 +145,7 @@ def test_warehouse_views_join_everything(built):
 
 @pytest.mark.parametrize(("document", "at_least"), [("docs/pipeline.md", 5), ("README.md", 3)])
 def test_documented_queries_run(built, document, at_least):
-    text = (Path(__file__).parents[2] / document).read_text()
+    text = (Path(__file__).parents[3] / document).read_text()
     queries = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
     assert len(queries) >= at_least
     for query in queries:

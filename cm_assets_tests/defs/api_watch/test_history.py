@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from cm_assets.defs.freshness.history import HISTORY_COLUMNS, HISTORY_PATH, append_history, read_history
+from cm_assets.defs.api_watch.history import HISTORY_COLUMNS, HISTORY_PATH, append_history, read_history
 from cm_assets.storage.store import Storage
 
 pytestmark = pytest.mark.fast

@@ -8,7 +8,7 @@ import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, build_schedule_context
 
 from cm_assets.definitions import build_definitions, defs
-from cm_assets.defs.freshness.schedules import daily_catalog_schedule, sources_schedule
+from cm_assets.defs.api_watch.schedules import daily_catalog_schedule
 from cm_assets.defs.resources import FreshnessResource
 
 pytestmark = pytest.mark.fast
@@ -20,9 +20,9 @@ def test_definitions_load_with_every_freshness_sensor_and_schedule() -> None:
     schedules = {s.name: s for s in defs.schedules}
     for name in ("new_plume_sensor", "reprocessed_plume_sensor", "deferred_scene_sensor"):
         assert sensors[name].default_status == DefaultSensorStatus.RUNNING
-        assert sensors[name].job_name == "refresh_days"
-    assert schedules["daily_catalog_schedule"].job_name == "refresh_days"
-    assert schedules["sources_schedule"].job_name == "refresh_warehouse"
+        assert sensors[name].job_name == "refresh_day_assets"
+    assert set(schedules) == {"daily_catalog_schedule"}   # sources follow by automation (daily cron included)
+    assert schedules["daily_catalog_schedule"].job_name == "refresh_day_assets"
     assert all(s.default_status == DefaultScheduleStatus.RUNNING for s in schedules.values())
 
 
@@ -45,8 +45,3 @@ def test_deployed_lag_window_follows_its_environment_variable(monkeypatch) -> No
     freshness = build_definitions().resources["freshness"]
     assert daily_window(freshness)[:2] == ("2026-11-14", "2026-11-24")
 
-
-def test_sources_schedule_runs_once_a_day() -> None:
-    context = build_schedule_context(scheduled_execution_time=datetime(2026, 11, 24, 4, tzinfo=UTC))
-    [request] = sources_schedule.evaluate_tick(context).run_requests
-    assert request.run_key == "sources:2026-11-24"

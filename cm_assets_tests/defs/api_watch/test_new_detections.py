@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from cm_assets.defs.freshness.cursor import TimeCursor, parse_time
-from cm_assets.defs.freshness.events import observation_day
-from cm_assets.defs.freshness.new_detections import new_plume_sensor
+from cm_assets.defs.api_watch.cursor import TimeCursor, parse_time
+from cm_assets.defs.api_watch.events import observation_day
+from cm_assets.defs.api_watch.new_detections import new_plume_sensor
 from cm_assets.defs.resources import FreshnessResource
 from cm_assets_tests.helpers.freshness import advance, client_for
 
@@ -33,7 +33,7 @@ def test_first_tick_takes_only_the_lookback_window_and_repeats_are_harmless(repl
 
     first = evaluate(new_plume_sensor, replica)
     assert days_and_counts(first) == expected
-    assert all(r.job_name in (None, "refresh_days") for r in first.run_requests)
+    assert all(r.job_name in (None, "refresh_day_assets") for r in first.run_requests)
     again = evaluate(new_plume_sensor, replica)
     assert [r.run_key for r in again.run_requests] == [r.run_key for r in first.run_requests]
     assert TimeCursor.from_json(first.cursor).at == newest

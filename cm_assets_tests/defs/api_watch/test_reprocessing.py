@@ -7,9 +7,9 @@ import requests
 from dagster import materialize
 
 from cm_assets.defs.catalog.assets import plume_catalog
-from cm_assets.defs.freshness.events import observation_day
-from cm_assets.defs.freshness.history import read_history
-from cm_assets.defs.freshness.reprocessing import reprocessed_plume_sensor
+from cm_assets.defs.api_watch.events import observation_day
+from cm_assets.defs.api_watch.history import read_history
+from cm_assets.defs.api_watch.reprocessing import reprocessed_plume_sensor
 from cm_assets.defs.resources import StorageResource
 from cm_assets.storage.store import Storage
 from cm_assets_tests.helpers.freshness import client_for, resource_for

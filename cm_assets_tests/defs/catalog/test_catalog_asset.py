@@ -10,7 +10,7 @@ from cm_assets.defs.catalog.assets import plume_catalog
 from cm_assets.defs.partitions import day_window
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
-from cm_assets_tests.graph.robustness import clear_corruptions, corrupt
+from cm_assets_tests.helpers.robustness import clear_corruptions, corrupt
 from cm_assets_tests.helpers.assets import check_results, materialization_metadata, plumes_per_day, run_asset
 from cm_assets_tests.helpers.freshness import client_for
 

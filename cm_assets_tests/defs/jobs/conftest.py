@@ -1,4 +1,4 @@
-"""Fixtures of the asset-graph tests: small days of the replica world, built once per module."""
+"""Fixtures of the whole-job tests: small days of the replica world, built once per module."""
 
 from __future__ import annotations
 

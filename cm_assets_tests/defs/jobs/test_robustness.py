@@ -22,7 +22,7 @@ from cm_assets.defs.resources import StorageResource
 from cm_assets.storage.layout import catalog_day, crops_day, products_day, quarantine_day
 from cm_assets.storage.store import Storage
 from cm_assets_tests.helpers.replica import replica_process, replica_resource
-from cm_assets_tests.graph.robustness import busiest_days, by_id, clear_corruptions, corrupt, raw_items
+from cm_assets_tests.helpers.robustness import busiest_days, by_id, clear_corruptions, corrupt, raw_items
 
 LONG_ID_TAIL = "x" * 300
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from cm_assets.defs.freshness.cursor import Event, TimeCursor, parse_time
+from cm_assets.defs.api_watch.cursor import Event, TimeCursor, parse_time
 from cm_assets.defs.partitions import observation_days
 
 if TYPE_CHECKING:

@@ -10,9 +10,9 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from cm_assets.definitions import defs
-from cm_assets.defs.freshness.cursor import TimeCursor, parse_time
-from cm_assets.defs.freshness.events import observation_day
-from cm_assets.defs.freshness.new_detections import new_plume_sensor
+from cm_assets.defs.api_watch.cursor import TimeCursor, parse_time
+from cm_assets.defs.api_watch.events import observation_day
+from cm_assets.defs.api_watch.new_detections import new_plume_sensor
 from cm_assets.defs.resources import StorageResource
 from cm_assets_tests.helpers.freshness import client_for, resource_for
 

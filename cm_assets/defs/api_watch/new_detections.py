@@ -1,4 +1,4 @@
-"""``new_plume_sensor``: requests ``refresh_days`` runs for the observation days that gained plumes."""
+"""``new_plume_sensor``: requests ``refresh_day_assets`` runs for the observation days that gained plumes."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from cm_assets.defs.freshness.cursor import TimeCursor, plan_tick
-from cm_assets.defs.freshness.events import fetch_payloads, is_valid_partition, start_cursor, to_event
-from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS
+from cm_assets.defs.api_watch.cursor import TimeCursor, plan_tick
+from cm_assets.defs.api_watch.events import fetch_payloads, is_valid_partition, start_cursor, to_event
+from cm_assets.defs.api_watch.runs import REFRESH_JOB, refresh_request
+from cm_assets.defs.api_watch.settings import SENSOR_INTERVAL_SECONDS
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Schedules: a daily sweep of the recent observation days and a periodic sources refresh."""
+"""The daily sweep of the recent observation days (sources and the warehouse follow by automation,
+``cm_assets.defs.automation``, which also re-lists sources daily)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ from datetime import timedelta
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
-from cm_assets.defs.freshness.runs import REFRESH_JOB, TRIGGER_TAG, day_run_config
+from cm_assets.defs.api_watch.runs import REFRESH_JOB, TRIGGER_TAG, day_run_config
 from cm_assets.defs.partitions import observation_days, range_tags
 from cm_assets.defs.resources import FreshnessResource
-
-SOURCES_JOB = "refresh_warehouse"
 
 
 def lag_window(context: ScheduleEvaluationContext, lag_days: int) -> tuple[str, str]:
@@ -38,15 +37,3 @@ def daily_catalog_schedule(context: ScheduleEvaluationContext, freshness: Freshn
         tags={**range_tags(first, last), TRIGGER_TAG: "daily_catalog"},
     )
 
-
-@schedule(
-    name="sources_schedule",
-    cron_schedule="0 4 * * *",
-    execution_timezone="UTC",
-    job_name=SOURCES_JOB,
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Daily at 04:00 UTC: refresh sources, source statistics and the warehouse.",
-)
-def sources_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    day = context.scheduled_execution_time.date().isoformat()
-    return RunRequest(run_key=f"sources:{day}", tags={TRIGGER_TAG: "sources"})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cm_assets.defs.freshness.cursor import Event, TimeCursor, plan_tick
+from cm_assets.defs.api_watch.cursor import Event, TimeCursor, plan_tick
 
 pytestmark = pytest.mark.fast
 

@@ -1,4 +1,5 @@
-"""Run requests of the job ``refresh_days`` with idempotent run keys."""
+"""Run requests of the job ``refresh_day_assets`` (the day chain; the warehouse follows by automation)
+with idempotent run keys."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from cm_assets.defs.execution import IN_PROCESS, day_run_config
 
 __all__ = ["IN_PROCESS", "REFRESH_JOB", "TRIGGER_TAG", "day_run_config", "refresh_request"]
 
-REFRESH_JOB = "refresh_days"
+REFRESH_JOB = "refresh_day_assets"
 TRIGGER_TAG = "cm_assets/trigger"
 
 

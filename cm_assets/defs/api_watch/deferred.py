@@ -17,8 +17,8 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 
 from cm_assets.carbonmapper.errors import SceneNotPublished
 from cm_assets.defs.give_up import DEFERRED, past_give_up
-from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.freshness.settings import DEFERRED_INTERVAL_SECONDS
+from cm_assets.defs.api_watch.runs import REFRESH_JOB, refresh_request
+from cm_assets.defs.api_watch.settings import DEFERRED_INTERVAL_SECONDS
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage

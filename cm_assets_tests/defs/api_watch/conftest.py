@@ -1,4 +1,4 @@
-"""Fixtures of the freshness tests: sensor evaluation against a replica."""
+"""Fixtures of the API-watching tests: sensor evaluation against a replica."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from cm_assets.definitions import build_definitions, defs
-from cm_assets.defs.freshness.new_detections import new_plume_sensor
+from cm_assets.defs.api_watch.new_detections import new_plume_sensor
 from cm_assets.defs.resources import FRESHNESS_ENV, FreshnessResource, StorageResource
 from cm_assets_tests.helpers.freshness import resource_for
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from cm_assets.defs.freshness.cursor import Event, TimeCursor, plan_tick
-from cm_assets.defs.freshness.events import fetch_payloads, is_valid_partition, start_cursor, to_event
-from cm_assets.defs.freshness.history import append_history
-from cm_assets.defs.freshness.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.freshness.settings import SENSOR_INTERVAL_SECONDS
+from cm_assets.defs.api_watch.cursor import Event, TimeCursor, plan_tick
+from cm_assets.defs.api_watch.events import fetch_payloads, is_valid_partition, start_cursor, to_event
+from cm_assets.defs.api_watch.history import append_history
+from cm_assets.defs.api_watch.runs import REFRESH_JOB, refresh_request
+from cm_assets.defs.api_watch.settings import SENSOR_INTERVAL_SECONDS
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from dagster import AssetKey, DagsterInstance
+from dagster import DagsterInstance
 
-from cm_assets.defs.freshness.deferred import deferred_scene_sensor, deferred_tick, rotate
+from cm_assets.defs.api_watch.deferred import deferred_scene_sensor, deferred_tick, rotate
+from cm_assets.defs.api_watch.runs import REFRESH_JOB
 from cm_assets.defs.give_up import unpublished_scene_status
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import FreshnessResource, StorageResource
@@ -120,9 +121,8 @@ def test_scene_crops_takes_the_give_up_age_from_the_resource(replica, tmp_path) 
                    & (plumes["observed"] >= NOW - timedelta(days=60))].iloc[0]
     defs = build_definitions(resource_for(replica), StorageResource(root=str(tmp_path)),
                              FreshnessResource(give_up_days=0))
-    result = defs.resolve_job_def("refresh_days").execute_in_process(
+    result = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
         partition_key=never["day"], instance=DagsterInstance.ephemeral(),
-        asset_selection=[AssetKey("plume_catalog"), AssetKey("plume_products"), AssetKey("scene_crops")],
         run_config={"ops": {"scene_crops": {"config": {"plots": False}}}})
     assert result.success
     crops = pd.read_parquet(tmp_path / layout.crops_day(never["day"])).set_index("plume_id")

@@ -39,7 +39,7 @@ def test_parallel_partition_runs_share_the_warehouse(replica, tmp_path):
     env = {**os.environ, "CARBONMAPPER_API_URL": replica.api_url, "CARBONMAPPER_EMAIL": replica.email,
            "CARBONMAPPER_PASSWORD": replica.password, "CM_ASSETS_DATA_ROOT": str(tmp_path)}
     env.pop("CARBONMAPPER_TOKEN", None)
-    runs = [subprocess.Popen([sys.executable, "-m", "cm_assets_tests.graph.run_day", day], env=env,
+    runs = [subprocess.Popen([sys.executable, "-m", "cm_assets_tests.defs.jobs.run_day", day], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for day in days]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     for run, output in zip(runs, outputs):
