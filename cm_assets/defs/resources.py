@@ -72,6 +72,10 @@ class CarbonMapperResource(ConfigurableResource):
         url = data.get("api_url")
         if isinstance(url, str) and not isinstance(url, EnvVar) and (urlsplit(url).username or urlsplit(url).password):
             raise LiteralSecretError("api_url must not carry user:password@: " + HOW_TO_PASS)
+        store = data.get("budget_store")
+        if isinstance(store, str) and not isinstance(store, EnvVar) and urlsplit(store).password:
+            raise LiteralSecretError("budget_store must not carry a password as a value: bind it to an "
+                                     "environment variable (CARBONMAPPER_BUDGET_STORE)")
         super().__init__(**data)
 
     @classmethod
