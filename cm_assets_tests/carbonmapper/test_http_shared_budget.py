@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from cm_assets.carbonmapper import CarbonMapperClient
+from cm_assets.carbonmapper.files import GdalLedger
 from cm_assets.replica.process import ReplicaProcess
 
 from cm_assets_tests.deploy.services import RedisServer, require_binary
+from cm_assets_tests.helpers.client import STAC_ERA, admin, plume_with_scene
 from cm_assets_tests.helpers.replica import replica_process
 
 LIMIT, WINDOW = 30, 3.0  # the replica's ceiling: 30 requests per 3 s per token
@@ -97,3 +99,25 @@ def test_processes_sharing_a_redis_budget_stay_under_the_ceiling(throttled):
     with RedisServer() as redis:
         sent, statuses = _run_processes(throttled, [str(LIMIT), str(WINDOW), redis.url])
     _check_shared(sent, statuses)
+
+
+class RecordingBudget:
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def acquire(self, n: int = 1) -> None:
+        self.taken += n
+
+
+def test_every_request_gdal_sends_is_drawn_from_the_budget(throttled, monkeypatch):
+    """A crop's range reads are GDAL's; the slots drawn for them equal the requests GDAL sent (its
+    own count settles the estimate, here set too low), so a shared budget counts them all."""
+    monkeypatch.setattr(GdalLedger, "OPEN_ESTIMATE", 1)
+    with CarbonMapperClient(throttled.api_url, email=throttled.email, password=throttled.password) as client:
+        plume, scene = plume_with_scene(client, STAC_ERA)
+        outline = client.plume_products(plume).outline
+        budget = client.transport.limiter.budget = RecordingBudget()
+        admin(throttled, "POST", "/stats/reset")
+        scene.crop("cmf", outline, pad_px=16)
+    sent = sum(n for path, n in admin(throttled, "GET", "/stats/paths")["paths"].items() if path.endswith(".tif"))
+    assert sent >= 2 and budget.taken == sent
