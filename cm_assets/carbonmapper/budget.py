@@ -51,8 +51,8 @@ class BudgetSpec:
     margin: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.limit < 2:
-            raise ValueError(f"a request budget needs at least 2 requests per window, got {self.limit}")
+        if self.limit < 1:
+            raise ValueError(f"a request budget needs at least 1 request per window, got {self.limit}")
         if not self.window > 0 or not self.margin >= 0:
             raise ValueError("the budget window must be > 0 s and its margin >= 0 s")
 
@@ -91,9 +91,10 @@ class SharedBudget:
         return f"SharedBudget({self.spec!r})"
 
     def acquire(self, n: int = 1) -> None:
-        """Block until ``n`` more requests fit in the window, and count them."""
-        if not self._limiter.try_acquire("requests", weight=n):
-            raise ValueError(f"{n} requests can never fit a budget of {self.spec.limit}")
+        """Block until ``n`` more requests fit in the window, and count them (one by one, so that
+        any ``n`` fits any limit)."""
+        for _ in range(n):
+            self._limiter.try_acquire("requests")
 
     def close(self) -> None:
         self._limiter.close()
