@@ -15,13 +15,15 @@ that spread, so the API never sees more than ``limit`` in its own window.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pyrate_limiter import Duration, Limiter, Rate, RedisBucket, SQLiteBucket
+from pyrate_limiter import Duration, Limiter, Rate, RateItem, RedisBucket, SQLiteBucket
 
 ENV_REQUESTS = "CARBONMAPPER_BUDGET_REQUESTS"
 ENV_WINDOW = "CARBONMAPPER_BUDGET_WINDOW"
@@ -85,16 +87,29 @@ class SharedBudget:
             path = Path(spec.store or DEFAULT_STORE)
             path.parent.mkdir(parents=True, exist_ok=True)
             bucket = SQLiteBucket.init_from_file([rate], table=key, db_path=str(path), use_file_lock=True)
-        self._limiter = Limiter(bucket, buffer_ms=10)
+        self._bucket = bucket
+        self._limiter = Limiter(bucket)
 
     def __repr__(self) -> str:
         return f"SharedBudget({self.spec!r})"
 
     def acquire(self, n: int = 1) -> None:
         """Block until ``n`` more requests fit in the window, and count them (one by one, so that
-        any ``n`` fits any limit)."""
+        any ``n`` fits any limit).
+
+        Each try stamps the request with the time it is counted: pyrate-limiter's own blocking
+        wait stamps a retried request with its planned sleep, which runs late under load (a lock
+        or CPU wait), so its entries would expire early here and the API would see more than the
+        limit in its window."""
         for _ in range(n):
-            self._limiter.try_acquire("requests")
+            while not self._limiter.try_acquire("requests", timeout=0):
+                time.sleep(self._until_room())
+
+    def _until_room(self) -> float:
+        """Seconds until the window may have room, as the last refusal computed it, plus a jitter
+        so that waiting threads do not all try again at once."""
+        wait_ms = self._bucket.waiting(RateItem("requests", self._bucket.now()))
+        return max(int(wait_ms), 0) / 1000 + random.uniform(0.005, 0.05)
 
     def close(self) -> None:
         self._limiter.close()
