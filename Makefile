@@ -57,6 +57,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/freshness_latency.py
 	$(BIN)/python bench/report_bench.py --write docs/pipeline.md
 	$(BIN)/python bench/vs_seed_reader.py
+	$(BIN)/python bench/rate_budget_bench.py --runs 1
+	$(BIN)/python bench/rate_budget_bench.py --runs 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,5 +1,6 @@
 """Typed client of the Carbon Mapper API: plume catalog, sources, STAC scenes and products."""
 
+from cm_assets.carbonmapper.budget import BudgetSpec
 from cm_assets.carbonmapper.client import CarbonMapperClient, l2b_candidates
 from cm_assets.carbonmapper.config import ClientConfig, Credentials, Secret
 from cm_assets.carbonmapper.enums import (CollectionId, Gas, Instrument, ProductFamily, Quality,
@@ -16,7 +17,7 @@ from cm_assets.carbonmapper.scenes import L2B_ASSETS, SceneRaster
 from cm_assets.carbonmapper.transport import RetryPolicy, Timeouts
 
 __all__ = [
-    "ApiError", "AuthenticationError", "CarbonMapperClient", "CarbonMapperError", "ClientConfig",
+    "ApiError", "AuthenticationError", "BudgetSpec", "CarbonMapperClient", "CarbonMapperError", "ClientConfig",
     "CollectionId", "Credentials", "Gas", "GeoArray", "Instrument", "L2B_ASSETS", "NoOverlap",
     "NotGeoreferenced",
     "PLUME_PRODUCTS", "PlumeCsvRow", "PlumeNotFound", "PlumeProducts", "PlumeRecord",

@@ -7,10 +7,12 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
+from cm_assets.carbonmapper.budget import BudgetSpec
 from cm_assets.carbonmapper.files import FileIO
 from cm_assets.carbonmapper.config import ClientConfig, Credentials
 from cm_assets.carbonmapper.enums import CollectionId, Gas, Instrument, Sector, version_key
@@ -50,10 +52,13 @@ class CarbonMapperClient:
     def __init__(self, api_url: str | None = None, *, token: str | None = None,
                  email: str | None = None, password: str | None = None,
                  config: ClientConfig | None = None, retry: RetryPolicy | None = None,
-                 timeouts: Timeouts | None = None, rate: RatePolicy | None = None) -> None:
+                 timeouts: Timeouts | None = None, rate: RatePolicy | None = None,
+                 budget: BudgetSpec | None = None) -> None:
         if config is None:
             creds = Credentials.of(token=token, email=email, password=password)
             config = ClientConfig(api_url, creds) if api_url else ClientConfig(credentials=creds)
+        if budget is not None:
+            config = replace(config, budget=budget)
         self.config = config
         self.transport = Transport(config, retry=retry, timeouts=timeouts, rate=rate)
         self.asset_urls = AssetUrls(config.api_url, rewrite_signed=self.transport.has_credentials)

@@ -1,5 +1,5 @@
-"""Client configuration: API base URL and credentials, from explicit values, the environment or a
-JSON credentials file."""
+"""Client configuration: API base URL, credentials and the shared request budget, from explicit
+values, the environment or a JSON credentials file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cm_assets.carbonmapper.budget import ENV_REQUESTS, ENV_STORE, ENV_WINDOW, BudgetSpec, parse_budget
 
 DEFAULT_API_URL = "http://127.0.0.1:8700/api/v1"
 ENV_API_URL = "CARBONMAPPER_API_URL"
@@ -82,10 +84,13 @@ class Credentials:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything a :class:`~cm_assets.carbonmapper.client.CarbonMapperClient` needs to connect."""
+    """Everything a :class:`~cm_assets.carbonmapper.client.CarbonMapperClient` needs to connect;
+    ``budget``: the request budget shared with other processes using the account (None: this
+    client's own pacing only)."""
 
     api_url: str = DEFAULT_API_URL
     credentials: Credentials = field(default_factory=Credentials)
+    budget: BudgetSpec | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
@@ -95,7 +100,8 @@ class ClientConfig:
                  token: str | None = None, email: str | None = None,
                  password: str | None = None) -> ClientConfig:
         """Explicit arguments win over ``CARBONMAPPER_*`` variables, which win over a credentials
-        file (:func:`credentials_file`), read only when neither gives any credential.
+        file (:func:`credentials_file`), read only when neither gives any credential. The budget
+        comes from ``CARBONMAPPER_BUDGET_REQUESTS`` / ``_WINDOW`` / ``_STORE``.
 
         With both a token and a login, the token is used first and the login renews it.
         """
@@ -107,7 +113,8 @@ class ClientConfig:
             if path is not None:
                 values = {k: v or read_credentials_file(path).get(k) for k, v in values.items()}
         creds = Credentials.of(token=values["token"], email=values["email"], password=values["password"])
-        return cls(values["api_url"] or DEFAULT_API_URL, creds)
+        budget = parse_budget(env.get(ENV_REQUESTS), env.get(ENV_WINDOW), env.get(ENV_STORE))
+        return cls(values["api_url"] or DEFAULT_API_URL, creds, budget)
 
     load = from_env
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,15 +19,61 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from cm_assets.carbonmapper import gdal_requests
 from cm_assets.carbonmapper.atomic import write_atomic
 from cm_assets.carbonmapper.errors import ProductNotAvailable
 from cm_assets.carbonmapper.geo import http_env, vsicurl
+from cm_assets.carbonmapper.ratelimit import RateLimiter
 from cm_assets.carbonmapper.transport import Transport
 
 log = logging.getLogger("cm_assets.carbonmapper")
 
 #: Statuses meaning "this asset is not there" (403: collection exists, scene absent; spec §4.13).
 ABSENT = (403, 404)
+
+
+class GdalLedger:
+    """Slots drawn for GDAL's HTTP requests, kept equal to the requests GDAL made.
+
+    Before an open, :data:`OPEN_ESTIMATE` slots are drawn (a HEAD, the header read and the range
+    read of one window: what one crop costs); after it, GDAL's own count (:mod:`.gdal_requests`,
+    process-wide like GDAL's counters) settles the difference: more requests are drawn late, fewer
+    (GDAL's cache answered) are credited to later settlements. Without GDAL's count, the estimate
+    stands alone."""
+
+    OPEN_ESTIMATE = 3
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._drawn = gdal_requests.made() or 0
+        self._in_flight = 0
+
+    def reserve(self, limiter: RateLimiter) -> None:
+        with self._lock:
+            self._drawn += self.OPEN_ESTIMATE
+            self._in_flight += self.OPEN_ESTIMATE
+        limiter.acquire(self.OPEN_ESTIMATE)
+
+    def settle(self, limiter: RateLimiter) -> None:
+        """Draw what GDAL made beyond what was drawn for finished opens."""
+        made = gdal_requests.made()
+        if made is None:
+            return
+        with self._lock:
+            owed = made - (self._drawn - self._in_flight)
+            if owed > 0:
+                self._drawn += owed
+        if owed > 0:
+            limiter.acquire(owed)
+
+    def release(self, limiter: RateLimiter) -> None:
+        with self._lock:
+            self._in_flight -= self.OPEN_ESTIMATE
+        self.settle(limiter)
+
+
+#: One per process, as GDAL's counters are.
+LEDGER = GdalLedger()
 
 
 class FileIO:
@@ -62,21 +109,24 @@ class FileIO:
         """Open a remote COG for windowed reads (GDAL over HTTP, scoped settings).
 
         Keep all reads inside the ``with`` block: GDAL consults the settings at each request.
-        GDAL's requests are paced by the transport's limiter: two slots per open (the header
-        request and the merged range read of one window). An open that fails is explained by a
-        transport probe (which waits out a 429) and tried once more.
+        GDAL's requests are paced by the transport's limiter (see :class:`GdalLedger`). An open
+        that fails is explained by a transport probe (which waits out a 429) and tried once more.
         """
+        limiter = self.transport.limiter
         with http_env(self.transport.authorization_for(url)):
-            self.transport.limiter.acquire(2)
+            LEDGER.reserve(limiter)
             try:
-                dataset = rasterio.open(vsicurl(url))
-            except RasterioIOError:
-                self._explain_open_failure(key, url)
-                log.warning("GDAL could not open %s although it exists; trying again", key)
-                self.transport.limiter.acquire(2)
-                dataset = rasterio.open(vsicurl(url))
-            with dataset:
-                yield dataset
+                try:
+                    dataset = rasterio.open(vsicurl(url))
+                except RasterioIOError:
+                    self._explain_open_failure(key, url)
+                    log.warning("GDAL could not open %s although it exists; trying again", key)
+                    LEDGER.settle(limiter)
+                    dataset = rasterio.open(vsicurl(url))
+                with dataset:
+                    yield dataset
+            finally:
+                LEDGER.release(limiter)
 
     def _explain_open_failure(self, key: str, url: str) -> None:
         """Turn a GDAL open failure into a precise error by probing with the transport."""

@@ -5,6 +5,9 @@ Requests are spaced ``1/rate`` apart. The rate follows AIMD: each success adds `
 throttling episode and pauses every caller until ``Retry-After`` has passed; a 5xx multiplies it
 by ``server_error_factor``. The transport paces its own requests and the GDAL range reads ask for
 their slots through :meth:`acquire` before each remote raster open and read.
+
+With a :class:`~.budget.SharedBudget`, every slot is also drawn from that budget, which all
+processes using the account share: the adaptive rate works under that ceiling.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -28,11 +32,17 @@ class RatePolicy:
     default_pause: float = 1.0
 
 
+class Budget(Protocol):
+    def acquire(self, n: int = 1) -> None: ...
+
+
 class RateLimiter:
     """Thread-safe adaptive pacing (see the module docstring)."""
 
-    def __init__(self, policy: RatePolicy | None = None, clock=time.monotonic, sleep=time.sleep) -> None:
+    def __init__(self, policy: RatePolicy | None = None, clock=time.monotonic, sleep=time.sleep,
+                 budget: Budget | None = None) -> None:
         self.policy = policy or RatePolicy()
+        self.budget = budget
         self._rate = self.policy.start
         self._next = 0.0
         self._paused_until = 0.0
@@ -46,17 +56,22 @@ class RateLimiter:
         return self._rate
 
     def acquire(self, n: int = 1) -> float:
-        """Block until ``n`` requests may go; returns the seconds waited."""
-        if self._rate is None:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next, self._paused_until)
-            self._next = slot + n / self._rate
-        wait = slot - now
-        if wait > 0:
-            self._sleep(wait)
-        return max(wait, 0.0)
+        """Block until ``n`` requests may go (paced, then drawn from the shared budget if any);
+        returns the seconds waited."""
+        wait = 0.0
+        if self._rate is not None:
+            with self._lock:
+                now = self._clock()
+                slot = max(now, self._next, self._paused_until)
+                self._next = slot + n / self._rate
+            wait = max(slot - now, 0.0)
+            if wait > 0:
+                self._sleep(wait)
+        if self.budget is not None:
+            before = self._clock()
+            self.budget.acquire(n)
+            wait += self._clock() - before
+        return wait
 
     def succeeded(self) -> None:
         if self._rate is None:

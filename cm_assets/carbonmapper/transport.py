@@ -110,8 +110,10 @@ class Transport:
                  timeouts: Timeouts | None = None, rate: RatePolicy | None = None) -> None:
         self.api_url = config.api_url
         self.retry = retry or RetryPolicy()
+        #: The request budget shared with other processes using the account, if configured.
+        self.budget = config.budget.open(self.api_url) if config.budget else None
         #: Paces every request of this client, GDAL range reads included (see :mod:`.ratelimit`).
-        self.limiter = RateLimiter(rate)
+        self.limiter = RateLimiter(rate, budget=self.budget)
         self.timeouts = timeouts or Timeouts()
         self._creds = config.credentials
         self._origin = origin(self.api_url)
@@ -132,6 +134,8 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+        if self.budget is not None:
+            self.budget.close()
 
     def api_now(self) -> datetime:
         """The API's clock: wall time shifted by the offset of the last ``Date`` header the API sent

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, PrivateAttr
 
+from cm_assets.carbonmapper.budget import ENV_REQUESTS, ENV_STORE, ENV_WINDOW, BudgetSpec, parse_budget
 from cm_assets.carbonmapper.ratelimit import RatePolicy
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
@@ -45,6 +46,13 @@ class CarbonMapperResource(ConfigurableResource):
                                      description="requests/s at the start of a run (None: unpaced); adapts "
                                                  "down on 429/5xx and back up on success")
     rate_max: float = Field(default=RatePolicy.max_rate, description="requests/s never exceeded")
+    budget_requests: int | None = Field(default=None, description="requests per budget_window of the API "
+                                        "account, shared by every run on this machine (or on every host "
+                                        "with a Redis budget_store); None: each run paces itself alone")
+    budget_window: float = Field(default=60.0, description="seconds of the shared budget's window")
+    budget_store: str | None = Field(default=None, description="where the shared budget is counted: a "
+                                     "SQLite file (one machine; default: a file in the temp directory) or "
+                                     "a redis:// URL (several hosts)")
     #: The access token of this resource's e-mail + password login, shared by every client it makes
     #: (in a run: every asset's), so a run logs in once, not once per asset.
     _token: str | None = PrivateAttr(default=None)
@@ -64,14 +72,32 @@ class CarbonMapperResource(ConfigurableResource):
         url = data.get("api_url")
         if isinstance(url, str) and not isinstance(url, EnvVar) and (urlsplit(url).username or urlsplit(url).password):
             raise LiteralSecretError("api_url must not carry user:password@: " + HOW_TO_PASS)
+        store = data.get("budget_store")
+        if isinstance(store, str) and not isinstance(store, EnvVar) and urlsplit(store).password:
+            raise LiteralSecretError("budget_store must not carry a password as a value: bind it to an "
+                                     "environment variable (CARBONMAPPER_BUDGET_STORE)")
         super().__init__(**data)
 
     @classmethod
     def from_environment(cls) -> CarbonMapperResource:
-        """The API URL bound to CARBONMAPPER_API_URL when set (EnvVar); credentials by variable name."""
+        """The API URL bound to CARBONMAPPER_API_URL when set (EnvVar); credentials by variable name;
+        the shared budget bound to CARBONMAPPER_BUDGET_REQUESTS / _STORE when set (EnvVar), its
+        window parsed now from CARBONMAPPER_BUDGET_WINDOW (Dagster's config has no float source)."""
+        values: dict[str, Any] = {}
         if os.environ.get("CARBONMAPPER_API_URL"):
-            return cls(api_url=EnvVar("CARBONMAPPER_API_URL"))
-        return cls()
+            values["api_url"] = EnvVar("CARBONMAPPER_API_URL")
+        budget = parse_budget(os.environ.get(ENV_REQUESTS), os.environ.get(ENV_WINDOW))
+        if budget is not None:
+            values.update(budget_requests=EnvVar.int(ENV_REQUESTS), budget_window=budget.window)
+        if os.environ.get(ENV_STORE, "").strip():
+            values["budget_store"] = EnvVar(ENV_STORE)
+        return cls(**values)
+
+    def budget(self) -> BudgetSpec | None:
+        """The shared request budget, or None when ``budget_requests`` is unset."""
+        if self.budget_requests is None:
+            return None
+        return BudgetSpec(self.budget_requests, self.budget_window, self.budget_store or None)
 
     def get_client(self):
         """A new ``CarbonMapperClient`` for one run, with the credentials read from the environment now;
@@ -82,22 +108,26 @@ class CarbonMapperResource(ConfigurableResource):
         token, email, password = (env.get(name) or None
                                   for name in (self.token_env, self.email_env, self.password_env))
         rate = RatePolicy(start=self.rate_start, max_rate=self.rate_max)
+        budget = self.budget()
         if not token and email and password:
-            token = self._login_once(email, password, rate)
+            token = self._login_once(email, password, rate, budget)
         if token or email or password:
-            return CarbonMapperClient(self.api_url, token=token, email=email, password=password, rate=rate)
+            return CarbonMapperClient(self.api_url, token=token, email=email, password=password, rate=rate,
+                                      budget=budget)
         explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
-        return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate)
+        return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate,
+                                  budget=budget)
 
-
-    def _login_once(self, email: str, password: str, rate: RatePolicy) -> str | None:
+    def _login_once(self, email: str, password: str, rate: RatePolicy,
+                    budget: BudgetSpec | None) -> str | None:
         """The shared access token, logging in on first use. Clients also keep the account, so each
         logs in again by itself when the token expires or is refused."""
         from cm_assets.carbonmapper import CarbonMapperClient
 
         with self._token_lock:
             if self._token is None:
-                with CarbonMapperClient(self.api_url, email=email, password=password, rate=rate) as client:
+                with CarbonMapperClient(self.api_url, email=email, password=password, rate=rate,
+                                        budget=budget) as client:
                     header = client.transport.authorization_for(client.api_url)
                 self._token = header.removeprefix("Bearer ") if header else None
             return self._token

@@ -33,3 +33,25 @@ def test_a_throttled_run_loses_no_plume(replica_factory, tmp_path):
     assert not crops["status"].isin(["error"]).any(), crops[["plume_id", "status", "reason"]]
     stats = requests.get(f"{throttled.admin_url}/stats", timeout=30).json()
     assert sum(c["status"].get("429", 0) for c in stats["classes"].values()) > 0, "never throttled"
+
+
+def test_a_run_within_the_shared_budget_is_not_throttled(replica_factory, tmp_path):
+    """The resource's shared budget at the API's ceiling: the run's requests, GDAL's range reads
+    included, stay under it, so the API never throttles it, and every plume arrives."""
+    throttled = replica_factory(rate_limit=30, rate_window=3)
+    replica_resource(throttled)
+    days = pick_days(throttled)
+    resource = CarbonMapperResource(api_url=throttled.api_url, budget_requests=30, budget_window=3,
+                                    budget_store=str(tmp_path / "budget.sqlite"), **CREDENTIAL_ENV)
+    defs = build_definitions(resource, StorageResource(root=str(tmp_path / "data")))
+    no_plots = {"config": {"plots": False}}
+    result = defs.resolve_job_def("refresh_days").execute_in_process(
+        tags=range_tags(days[0], days[-1]), instance=DagsterInstance.ephemeral(), raise_on_error=False,
+        run_config={"ops": {"plume_products": no_plots, "scene_crops": no_plots}})
+    assert result.success
+    store = Storage(str(tmp_path / "data"))
+    assert store.read_tables("products/day=*.parquet")["error"].isna().all()
+    stats = requests.get(f"{throttled.admin_url}/stats", timeout=30).json()
+    served = sum(n for c in stats["classes"].values() for n in c["status"].values())
+    assert served > 30, "the run must need more than one window"
+    assert sum(c["status"].get("429", 0) for c in stats["classes"].values()) == 0
