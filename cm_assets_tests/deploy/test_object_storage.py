@@ -1,6 +1,7 @@
-"""The data root on object storage: the graph with ``CM_ASSETS_DATA_ROOT=s3://...`` against an
-S3-compatible server (moto's, started here), COGs and GeoParquet read back, and writes that are
-never visible half-done."""
+"""The data root on object storage: the whole graph with ``CM_ASSETS_DATA_ROOT=s3://...`` against an
+S3-compatible server (moto's, started here) and the warehouse as the shared DuckLake (catalog in
+PostgreSQL, data files on the same S3), COGs and GeoParquet read back, and writes that are never
+visible half-done."""
 
 from __future__ import annotations
 
@@ -9,34 +10,37 @@ import threading
 import geopandas as gpd
 import pytest
 import rasterio
-from dagster import AssetKey, DagsterInstance
+from dagster import DagsterInstance
 
 from cm_assets.definitions import build_definitions
 from cm_assets.storage.store import Storage
 from cm_assets.defs.partitions import range_tags
-from cm_assets_tests.deploy.services import BUCKET
+from cm_assets.warehouse.sql import run_query
+from cm_assets_tests.deploy.services import BUCKET, PG_DB, PG_PASSWORD, PG_USER
 from cm_assets_tests.helpers.graph import pick_days
 
 pytestmark = pytest.mark.deploy
 
-GRAPH = ["plume_catalog", "plume_products", "scene_crops", "sources", "source_stats"]
-
-
 @pytest.fixture(scope="module")
-def s3_graph(s3, replica) -> dict:
-    """The graph (all but the DuckDB warehouse, which stays local) for two days, data root on S3."""
+def s3_graph(s3, postgres, replica) -> dict:
+    """The whole graph for two days: data root on S3, the warehouse a DuckLake with its catalog in
+    PostgreSQL and its data files on S3."""
     days = pick_days(replica, count=2)
     root = f"s3://{BUCKET}/graph"
+    warehouse = f"ducklake:postgres:host=127.0.0.1 port={postgres.port} dbname={PG_DB} user={PG_USER}"
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"CARBONMAPPER_API_URL": replica.api_url, "CARBONMAPPER_EMAIL": replica.email,
-                            "CARBONMAPPER_PASSWORD": replica.password,
-                            "CM_ASSETS_DATA_ROOT": root}.items():
+                            "CARBONMAPPER_PASSWORD": replica.password, "CM_ASSETS_DATA_ROOT": root,
+                            "CM_ASSETS_WAREHOUSE": warehouse, "PGPASSWORD": PG_PASSWORD,
+                            "CM_ASSETS_WAREHOUSE_DATA_PATH": f"s3://{BUCKET}/lake/"}.items():
             patch.setenv(name, value)
         patch.delenv("CARBONMAPPER_TOKEN", raising=False)
         result = build_definitions().resolve_job_def("refresh_all").execute_in_process(
-            tags=range_tags(days[0], days[-1]), instance=DagsterInstance.ephemeral(),
-            asset_selection=[AssetKey(name) for name in GRAPH], raise_on_error=False)
-    return {"days": days, "root": root, "result": result, "store": Storage(root)}
+            tags=range_tags(days[0], days[-1]), instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        counts = {view: run_query(warehouse, f"SELECT count(*) FROM {view}")[1][0][0]
+                  for view in ("plumes", "plume_products", "scene_crops", "source_stats")} \
+            if result.success else {}
+    return {"days": days, "root": root, "result": result, "store": Storage(root), "counts": counts}
 
 
 def test_the_graph_writes_its_tables_and_rasters_to_s3(s3_graph):
@@ -52,6 +56,16 @@ def test_the_graph_writes_its_tables_and_rasters_to_s3(s3_graph):
     for table in ("sources/sources.parquet", "sources/source_stats.parquet"):
         assert store.exists(table), table
     assert store.glob("**/.*.tmp") == [], "temporary objects left behind"
+
+
+def test_the_shared_warehouse_holds_what_the_graph_wrote_to_s3(s3_graph, s3):
+    store, counts = s3_graph["store"], s3_graph["counts"]
+    assert counts["plumes"] == len(store.read_tables("catalog/day=*.parquet"))
+    assert counts["plume_products"] == len(store.read_tables("products/day=*.parquet"))
+    assert counts["scene_crops"] == len(store.read_tables("crops/day=*.parquet"))
+    assert counts["source_stats"] == len(store.read_parquet("sources/source_stats.parquet"))
+    lake_files = store.fs.glob(f"{BUCKET}/lake/**/*.parquet")
+    assert lake_files, "the lake's data files are not on S3"
 
 
 def test_cogs_on_s3_read_back_as_cogs(s3_graph):
