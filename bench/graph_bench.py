@@ -40,11 +40,11 @@ from cm_assets.storage.layout import catalog_day
 from cm_assets.storage.store import Storage
 from cm_assets.demo import range_tags, replica_today
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets.warehouse.db import load_spatial
-from cm_assets.warehouse.refresh import refresh_warehouse
-from cm_assets.warehouse.schema import conform
-from cm_assets.warehouse.snapshot import standby_path
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.db import load_spatial
+from cm_assets.sql.refresh import refresh_warehouse
+from cm_assets.sql.schema import conform
+from cm_assets.sql.snapshot import standby_path
+from cm_assets.sql.query import run_query
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
 L2B_BANDS = ("cmf.tif", "uncertainty.tif", "rgb.tif", "artifact-mask.tif")

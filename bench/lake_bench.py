@@ -29,11 +29,12 @@ sys.path.insert(0, str(REPO))
 
 from cm_assets.storage.layout import catalog_day  # noqa: E402
 from cm_assets.storage.store import Storage  # noqa: E402
-from cm_assets.warehouse.db import connect  # noqa: E402
-from cm_assets.warehouse.lake import Lake, connect_lake, refresh_lake  # noqa: E402
-from cm_assets.warehouse.refresh import refresh_warehouse  # noqa: E402
-from cm_assets.warehouse.schema import conform  # noqa: E402
-from cm_assets.warehouse.sql import run_query  # noqa: E402
+from cm_assets.sql.db import connect  # noqa: E402
+from cm_assets.sql.lake import Lake, connect_lake  # noqa: E402
+from cm_assets.sql.lake_refresh import refresh_lake  # noqa: E402
+from cm_assets.sql.refresh import refresh_warehouse  # noqa: E402
+from cm_assets.sql.schema import conform  # noqa: E402
+from cm_assets.sql.query import run_query  # noqa: E402
 from cm_assets_tests.deploy.services import PG_DB, PG_PASSWORD, PG_USER, MotoS3Server, PostgresServer  # noqa: E402
 from cm_assets_tests.helpers.samples import catalog, payload  # noqa: E402
 

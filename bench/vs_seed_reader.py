@@ -44,7 +44,7 @@ from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.demo import range_tags
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs" / "pipeline.md"

@@ -11,7 +11,7 @@ from cm_assets import dev
 from cm_assets.exports import cli as exports_cli
 from cm_assets.replica import cli as replica_cli
 from cm_assets.reports import cli as reports_cli
-from cm_assets.warehouse import cli as warehouse_cli
+from cm_assets.sql import cli as warehouse_cli
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ from dagster import DagsterInstance
 from cm_assets.defs.partitions import range_tags
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets.warehouse.sql import format_table, run_query
+from cm_assets.sql.query import format_table, run_query
 
 SUMMARY_QUERIES = {
     "Plumes per instrument": """

@@ -8,7 +8,7 @@ Layers, bottom to top; a layer imports only the layers listed as allowed for it:
 * replica: ``cm_assets.replica`` — itself and neutral: it knows the API, not our client nor the
   pipeline's physics (it keeps its own frozen copy, ``cm_assets.replica.physics``)
 * client: ``cm_assets.carbonmapper`` — itself and neutral
-* library: ``cm_assets.storage``, ``cm_assets.warehouse``, ``cm_assets.reports``, ``cm_assets.exports``
+* library: ``cm_assets.storage``, ``cm_assets.sql``, ``cm_assets.reports``, ``cm_assets.exports``
   — client, physics, neutral; their command-line modules (``*.cli``) may also start a replica
   (``cm_assets.replica.process``)
 * defs: ``cm_assets.defs``, ``cm_assets.definitions`` — library, client, physics, neutral
@@ -35,7 +35,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cm_assets"
 LAYERS: dict[str, tuple[str, ...]] = {
     "apps": ("cm_assets.cli", "cm_assets.demo", "cm_assets.dev"),
     "defs": ("cm_assets.defs", "cm_assets.definitions"),
-    "library": ("cm_assets.storage", "cm_assets.warehouse", "cm_assets.reports", "cm_assets.exports"),
+    "library": ("cm_assets.storage", "cm_assets.sql", "cm_assets.reports", "cm_assets.exports"),
     "client": ("cm_assets.carbonmapper",),
     "replica": ("cm_assets.replica",),
     "physics": ("cm_assets.ime",),
@@ -155,9 +155,9 @@ DOMAINS = {"catalog", "products", "scenes", "api_watch"}
     ("cm_assets.replica.field_solver", "def f():\n    from cm_assets.defs import storage\n", "replica layer"),
     ("cm_assets.carbonmapper.client", "import dagster", "Dagster"),
     ("cm_assets.carbonmapper.client", "from ..defs.storage import Storage", "client layer"),
-    ("cm_assets.warehouse.views", "from cm_assets.defs.resources import StorageResource", "library layer"),
-    ("cm_assets.warehouse.schema", "def f():\n    from dagster import TableSchema\n", "Dagster"),
-    ("cm_assets.warehouse.cli", "def f():\n    from cm_assets.demo import run\n", "library layer"),
+    ("cm_assets.sql.views", "from cm_assets.defs.resources import StorageResource", "library layer"),
+    ("cm_assets.sql.schema", "def f():\n    from dagster import TableSchema\n", "Dagster"),
+    ("cm_assets.sql.cli", "def f():\n    from cm_assets.demo import run\n", "library layer"),
     ("cm_assets.reports.plots", "from cm_assets.replica.process import ReplicaProcess", "library layer"),
     ("cm_assets.defs.metadata", "from cm_assets import demo", "defs layer"),
     ("cm_assets.defs.scenes.assets", "from cm_assets.defs.products.assets import build_days", "sibling"),
@@ -175,7 +175,7 @@ def test_checker_finds_a_violation(module, source, broken):
     ("cm_assets.reports.cli", "from cm_assets.replica.process import ReplicaProcess"),
     ("cm_assets.defs.scenes.assets", "from cm_assets.defs.scenes.stats import crop_stats"),
     ("cm_assets.defs.scenes.assets", "from . import stats\nfrom ..storage_shared import x"),
-    ("cm_assets.defs.catalog.assets", "from cm_assets.warehouse.schema import conform"),
+    ("cm_assets.defs.catalog.assets", "from cm_assets.sql.schema import conform"),
     ("cm_assets.demo", "from cm_assets.definitions import build_definitions\nimport dagster"),
 ])
 def test_checker_accepts_what_the_layers_allow(module, source):

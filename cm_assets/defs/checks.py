@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
-from cm_assets.warehouse.schema import TABLES
+from cm_assets.sql.schema import TABLES
 
 REQUIRED_PLUME_FIELDS = ("id", "plume_id", "gas", "scene_timestamp", "instrument", "geometry")
 IME_TOLERANCE = 0.05

@@ -15,7 +15,7 @@ from cm_assets.defs.engine import DayPlan, run_days
 from cm_assets.defs.resources import CarbonMapperResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.schema import conform
+from cm_assets.sql.schema import conform
 
 
 def remove_plume_temporaries(store: Storage, records: Sequence[PlumeRecord],

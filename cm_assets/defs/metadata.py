@@ -9,7 +9,7 @@ import pandas as pd
 from dagster import MetadataValue, TableColumn, TableSchema
 
 from cm_assets.reports import plots
-from cm_assets.warehouse.schema import TABLES
+from cm_assets.sql.schema import TABLES
 
 PREVIEW_ROWS = 10
 

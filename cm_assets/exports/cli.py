@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cm_assets.warehouse.cli import default_warehouse
-from cm_assets.warehouse.lake import is_lake
+from cm_assets.sql.cli import default_warehouse
+from cm_assets.sql.lake import is_lake
 
 #: --format choices (the drivers live in cm_assets.exports.gis, imported when the command runs).
 FORMATS = ("fgb", "geojson", "gpkg")

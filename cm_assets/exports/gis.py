@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from cm_assets.warehouse.sql import connect_read_only
+from cm_assets.sql.query import connect_read_only
 
 FORMATS: dict[str, tuple[str, str]] = {"gpkg": ("GPKG", ".gpkg"), "fgb": ("FlatGeobuf", ".fgb"),
                                        "geojson": ("GeoJSON", ".geojson")}

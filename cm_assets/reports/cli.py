@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cm_assets.storage import layout
-from cm_assets.warehouse.cli import default_warehouse
+from cm_assets.sql.cli import default_warehouse
 
 # Kept in step with cm_assets.reports.plume (imported only when a command runs: the rendering
 # stack is heavy, and every `cm-assets` command builds this parser).

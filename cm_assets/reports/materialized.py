@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 
 PRODUCT_COLUMNS = ("mask_path", "concentrations_path", "ime_concentrations_path", "rgb_path", "outline_path")
 CROP_COLUMNS = ("cmf_path", "rgb_path", "uncertainty_path")

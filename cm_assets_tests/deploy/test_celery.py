@@ -16,7 +16,7 @@ import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from cm_assets.processes import stop_group
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 from cm_assets_tests.deploy.services import RedisServer, require_binary
 from cm_assets_tests.deploy.stack import BIN, DEPLOY_INSTANCE
 from cm_assets_tests.e2e.stack import REPO_ROOT, wait_for

@@ -15,7 +15,7 @@ from dagster import DagsterInstance
 from cm_assets.definitions import build_definitions
 from cm_assets.storage.store import Storage
 from cm_assets.defs.partitions import range_tags
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 from cm_assets_tests.deploy.services import BUCKET, PG_DB, PG_PASSWORD, PG_USER
 from cm_assets_tests.helpers.graph import pick_days
 

@@ -15,7 +15,7 @@ from cm_assets.definitions import build_definitions
 from cm_assets.defs.api_watch.runs import IN_PROCESS
 from cm_assets.defs.resources import StorageResource
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 from cm_assets_tests.helpers.replica import replica_resource
 from cm_assets_tests.deploy.services import PG_DB, PG_PASSWORD, PG_USER
 from cm_assets_tests.deploy.stack import REPOSITORY

@@ -15,11 +15,12 @@ from cm_assets.cli import main as cli_main
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.partitions import range_tags
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.lake import METADATA_SCHEMA, Lake, connect_lake, refresh_lake, writer_lock
-from cm_assets.warehouse.refresh import refresh_warehouse
-from cm_assets.warehouse.snapshot import WarehouseBusy
-from cm_assets.warehouse.sql import run_query
-from cm_assets.warehouse.views import RELATIONS
+from cm_assets.sql.lake import METADATA_SCHEMA, Lake, connect_lake
+from cm_assets.sql.lake_refresh import refresh_lake, writer_lock
+from cm_assets.sql.refresh import refresh_warehouse
+from cm_assets.sql.snapshot import WarehouseBusy
+from cm_assets.sql.query import run_query
+from cm_assets.sql.views import RELATIONS
 from cm_assets_tests.deploy.services import BUCKET, PG_DB, PG_PASSWORD, PG_USER
 from cm_assets_tests.helpers.graph import pick_days
 from cm_assets_tests.helpers.warehouse_reader import lake_read_loop

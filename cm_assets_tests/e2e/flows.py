@@ -8,7 +8,7 @@ import requests
 
 from cm_assets.defs.automation import AUTOMATION_TRIGGER
 from cm_assets.replica.process import ReplicaProcess
-from cm_assets.warehouse.db import connect
+from cm_assets.sql.db import connect
 from cm_assets_tests.e2e.stack import DagsterDev, wait_for
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from cm_assets.cli import main
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 from cm_assets_tests.helpers.graph import build_graph, pick_days
 
 LAYERS = ("plumes", "outlines", "sources", "crop_footprints")

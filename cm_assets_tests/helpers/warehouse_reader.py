@@ -3,7 +3,7 @@ they start fast)."""
 
 from __future__ import annotations
 
-from cm_assets.warehouse.db import connect
+from cm_assets.sql.db import connect
 
 
 def read_loop(database: str, stop, reads, out) -> None:
@@ -40,7 +40,7 @@ def lake_read_loop(target: str, stop, reads, out) -> None:
     """Until ``stop``: ONE read-only connection to the shared warehouse ``target`` reads the rows of
     ``plumes`` and ``plumes_enriched`` in one query (one snapshot), again and again; then report
     every pair seen and every error."""
-    from cm_assets.warehouse.lake import Lake, connect_lake
+    from cm_assets.sql.lake import Lake, connect_lake
 
     seen, errors = [], []
     con = connect_lake(Lake.parse(target), read_only=True, spatial=False)

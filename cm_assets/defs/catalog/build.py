@@ -16,7 +16,7 @@ from cm_assets.carbonmapper.enums import Instrument
 from cm_assets.carbonmapper.errors import RecordError
 from cm_assets.carbonmapper.urls import strip_signature
 from cm_assets.carbonmapper.vocabulary import URL_FIELDS
-from cm_assets.warehouse.schema import PLUME_COLUMN_TYPES, conform
+from cm_assets.sql.schema import PLUME_COLUMN_TYPES, conform
 
 def instrument_name(code: object) -> str | None:
     try:

@@ -30,7 +30,7 @@ from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.reports import plots
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage, save_with
-from cm_assets.warehouse.schema import conform
+from cm_assets.sql.schema import conform
 
 PRODUCT_FILES = {name: key for name, (_family, key) in PLUME_PRODUCTS.items()}
 PRODUCT_CHECKS = ["valid_outlines", "raster_nodata_fraction", "ime_agreement"]

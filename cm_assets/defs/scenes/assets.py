@@ -32,7 +32,7 @@ from cm_assets.defs.scenes.stats import crop_stats
 from cm_assets.reports import plots
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage, write_cog
-from cm_assets.warehouse.schema import conform
+from cm_assets.sql.schema import conform
 
 BANDS = {"cmf": "cmf", "uncertainty": "uncertainty", "rgb": "rgb", "artifact-mask": "artifact_mask"}
 CROP_CHECKS = ["crop_nodata_fraction", "artifact_overlap"]

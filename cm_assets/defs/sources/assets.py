@@ -17,7 +17,7 @@ from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 from cm_assets.reports import plots
 from cm_assets.reports.source_profile import source_profile
-from cm_assets.warehouse.schema import conform
+from cm_assets.sql.schema import conform
 
 def materialized_plumes(store: Storage) -> pd.DataFrame:
     """plume_id, lon, lat of every catalog partition on disk."""

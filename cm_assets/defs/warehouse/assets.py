@@ -4,8 +4,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from cm_assets.defs.automation import after_upstream_settles
 from cm_assets.defs.resources import StorageResource
-from cm_assets.warehouse.lake import Lake, is_lake, refresh_lake
-from cm_assets.warehouse.refresh import refresh_warehouse
+from cm_assets.sql.lake import Lake, is_lake
+from cm_assets.sql.lake_refresh import refresh_lake
+from cm_assets.sql.refresh import refresh_warehouse
 
 WAREHOUSE_POOL = "warehouse"
 

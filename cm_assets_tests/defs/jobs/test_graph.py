@@ -15,7 +15,7 @@ from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.defs.catalog.drift import DRIFT_CHECKS
 from cm_assets.defs.partitions import day_window
 from cm_assets.storage import layout
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 
 ERROR_CHECKS = {"schema", "unique_plume_ids", "valid_geometries", "non_negative_emissions",
                 "valid_outlines", "raster_nodata_fraction", "crop_nodata_fraction"}

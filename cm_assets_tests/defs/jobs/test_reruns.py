@@ -11,7 +11,7 @@ from dagster import DagsterInstance
 from cm_assets.cli import main as cli_main
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.resources import StorageResource
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 from cm_assets_tests.helpers.graph import client_resource, pick_days
 
 

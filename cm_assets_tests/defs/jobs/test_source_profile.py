@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from cm_assets.carbonmapper import CarbonMapperClient
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.query import run_query
 
 PROFILE = ["source_name", "detections", "with_emission", "distinct_days", "emission_mean", "emission_std",
            "emission_min", "emission_median", "emission_p90", "emission_p99", "emission_max",

@@ -6,7 +6,7 @@ import pytest
 
 from cm_assets.defs.warehouse.assets import warehouse
 from cm_assets.storage import layout
-from cm_assets.warehouse.db import connect
+from cm_assets.sql.db import connect
 from cm_assets_tests.helpers.assets import materialization_metadata
 
 pytestmark = pytest.mark.fast

@@ -7,6 +7,9 @@ one DuckLake transaction, i.e. one snapshot: a reader's query sees the snapshot 
 one after, never a mix. Writers take a PostgreSQL advisory lock, so there is one at a time across
 hosts.
 
+This module is what readers need (targets, connections; light enough for ``cm-assets sql``); the
+writer's side is :mod:`cm_assets.sql.lake_refresh`.
+
 Secrets never appear in the target: the PostgreSQL password comes from libpq's own sources
 (``PGPASSWORD`` or a password file), and the S3 keys from the ``AWS_*`` variables, turned into a
 temporary DuckDB secret of the connection.
@@ -16,20 +19,13 @@ from __future__ import annotations
 
 import os
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import duckdb
 
-from cm_assets.storage.store import Storage
-from cm_assets.warehouse.db import connect, extension_path
-from cm_assets.warehouse.ingest import has_current_layout
-from cm_assets.warehouse.refresh import LAYOUT, WRITER_MEMORY, Refresh, update
-from cm_assets.warehouse.snapshot import WarehouseBusy
-from cm_assets.warehouse.views import row_counts
+from cm_assets.sql.db import connect, extension_path
 
 PREFIX = "ducklake:"
 ALIAS = "lake"
@@ -152,52 +148,3 @@ def connect_lake(lake: Lake, read_only: bool = True, spatial: bool = True,
         con.close()
         raise
     return con
-
-
-@contextmanager
-def writer_lock(lake: Lake, timeout_s: float = 600.0,
-                log: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the lake's writer lock (a PostgreSQL session advisory lock, released by the server when
-    the holder dies) for the block; a lake whose catalog is not PostgreSQL has a single host."""
-    if not lake.on_postgres:
-        yield
-        return
-    import psycopg2
-
-    session = psycopg2.connect(lake.catalog.removeprefix("postgres:"))  # libpq's errors hold no password
-    try:
-        session.autocommit = True
-        deadline = time.monotonic() + timeout_s
-        delay = 0.1
-        with session.cursor() as cur:
-            while True:
-                cur.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK_KEY,))
-                if cur.fetchone()[0]:
-                    break
-                if time.monotonic() > deadline:
-                    raise WarehouseBusy("another writer holds the shared warehouse")
-                if log:
-                    log(f"shared warehouse busy (another writer), retrying in {delay:.1f}s")
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-        yield
-    finally:
-        session.close()  # ends the session, and with it the advisory lock
-
-
-def refresh_lake(lake: Lake, storage: Storage, log: Callable[[str], None] | None = None) -> Refresh:
-    """Refresh the shared warehouse from the tables under ``storage`` in one DuckLake transaction
-    (created, or rebuilt when its layout is another, from every file)."""
-    started = time.perf_counter()
-    with writer_lock(lake, log=log):
-        con = connect_lake(lake, read_only=False)
-        try:
-            con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
-            if not storage.is_local and urlsplit(storage.root).scheme != "s3":
-                con.register_filesystem(storage.fs)  # s3:// is read by httpfs with the lake's secret
-            rebuilt = not has_current_layout(con, LAYOUT)
-            changes = update(con, storage, rebuilt, indexes=False)
-            counts = row_counts(con)
-        finally:
-            con.close()
-    return Refresh(counts, changes, rebuilt, time.perf_counter() - started)

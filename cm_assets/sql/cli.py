@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from cm_assets.storage import layout
-from cm_assets.warehouse.lake import is_lake
-from cm_assets.warehouse.sql import format_table, run_query
+from cm_assets.sql.lake import is_lake
+from cm_assets.sql.query import format_table, run_query
 
 
 def default_warehouse() -> str:

@@ -18,14 +18,14 @@ import pytest
 
 from cm_assets.storage.layout import PLUME_SOURCES, SOURCES, catalog_day
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse import sql
-from cm_assets.warehouse.db import connect, load_spatial
-from cm_assets.warehouse.ingest import RTREE_TABLES
-from cm_assets.warehouse.refresh import refresh_warehouse
-from cm_assets.warehouse.schema import conform
-from cm_assets.warehouse.snapshot import next_snapshot, standby_path
-from cm_assets.warehouse.views import ENRICHED_SELECT
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql import query
+from cm_assets.sql.db import connect, load_spatial
+from cm_assets.sql.ingest import RTREE_TABLES
+from cm_assets.sql.refresh import refresh_warehouse
+from cm_assets.sql.schema import conform
+from cm_assets.sql.snapshot import next_snapshot, standby_path
+from cm_assets.sql.views import ENRICHED_SELECT
+from cm_assets.sql.query import run_query
 from cm_assets_tests.helpers.samples import catalog, payload, write_day
 from cm_assets_tests.helpers.warehouse_reader import hold, read_loop
 
@@ -94,8 +94,8 @@ def test_a_killed_writer_leaves_the_published_file_and_its_draft_is_cleaned(tmp_
     refresh_warehouse(database, store)
     script = textwrap.dedent(f"""
         import os, signal
-        from cm_assets.warehouse.db import connect
-        from cm_assets.warehouse.snapshot import next_snapshot
+        from cm_assets.sql.db import connect
+        from cm_assets.sql.snapshot import next_snapshot
         with next_snapshot({str(database)!r}) as draft:
             con = connect(draft)
             con.execute("BEGIN TRANSACTION")
@@ -150,7 +150,7 @@ def test_spatial_is_loaded_only_for_queries_that_call_it(tmp_path, monkeypatch):
     write_day(store, "2026-10-01", 1)
     refresh_warehouse(database, store)
     loads = []
-    monkeypatch.setattr(sql, "load_spatial", lambda con: (loads.append(1), load_spatial(con)))  # a spy
+    monkeypatch.setattr(query, "load_spatial", lambda con: (loads.append(1), load_spatial(con)))  # a spy
     assert run_query(database, "SELECT ST_AsText(geometry), count(*) FROM plumes GROUP BY 1")[1] == [
         ("POINT (-103.9 32.06)", 1)]  # GEOMETRY and its WKT/WKB functions are DuckDB's core
     assert loads == []

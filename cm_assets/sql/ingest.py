@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from cm_assets.storage.layout import DAY_FILE, TABLE_FILES
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.schema import TABLES, geometry_columns
+from cm_assets.sql.schema import TABLES, geometry_columns
 
 META = "ingest"  # schema of the bookkeeping tables (manifest, layout)
 

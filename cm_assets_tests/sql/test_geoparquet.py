@@ -14,8 +14,8 @@ import shapely
 from shapely.geometry import Point, box
 
 from cm_assets.storage.store import ROW_GROUP_ROWS, Storage
-from cm_assets.warehouse.db import connect
-from cm_assets.warehouse.schema import TABLES, conform, geometry_columns
+from cm_assets.sql.db import connect
+from cm_assets.sql.schema import TABLES, conform, geometry_columns
 from cm_assets_tests.helpers.samples import catalog, payload
 
 pytestmark = pytest.mark.fast

@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.db import connect
-from cm_assets.warehouse.ingest import (TableChange, changes_between, create_indexes, create_layout, drop_layout,
+from cm_assets.sql.db import connect
+from cm_assets.sql.ingest import (TableChange, changes_between, create_indexes, create_layout, drop_layout,
                                         has_current_layout, layout_version, manifest, sync_tables)
-from cm_assets.warehouse.snapshot import next_snapshot, restart_from_published
-from cm_assets.warehouse.views import ENRICHED_SELECT, create_views, row_counts, update_enriched
+from cm_assets.sql.snapshot import next_snapshot, restart_from_published
+from cm_assets.sql.views import ENRICHED_SELECT, create_views, row_counts, update_enriched
 
 LAYOUT = layout_version(ENRICHED_SELECT)
 

@@ -9,9 +9,10 @@ import pytest
 
 from cm_assets.cli import main
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse import lake as lake_module
-from cm_assets.warehouse.lake import Lake, LakeConfigError, connect_lake, refresh_lake, s3_secret_sql
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql import lake_refresh
+from cm_assets.sql.lake import Lake, LakeConfigError, connect_lake, s3_secret_sql
+from cm_assets.sql.lake_refresh import refresh_lake
+from cm_assets.sql.query import run_query
 from cm_assets_tests.helpers.samples import write_day
 
 SECRET = "s3cr3t-value"
@@ -72,7 +73,7 @@ def test_a_local_lake_is_refreshed_incrementally_one_snapshot_per_refresh(tmp_pa
     assert dict(run_query(lake.target, "SELECT observation_day, count(*) FROM plumes GROUP BY 1")[1]) == \
         {"2026-10-01": 2, "2026-10-02": 4}
 
-    monkeypatch.setattr(lake_module, "LAYOUT", "another-layout")  # the code's layout changed: rebuilt
+    monkeypatch.setattr(lake_refresh, "LAYOUT", "another-layout")  # the code's layout changed: rebuilt
     again = refresh_lake(lake, store)
     assert again.rebuilt and again.counts["plumes"] == 6
 

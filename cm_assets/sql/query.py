@@ -6,8 +6,8 @@ import os
 
 import duckdb
 
-from cm_assets.warehouse.db import connect, load_spatial, needs_spatial
-from cm_assets.warehouse.lake import Lake, connect_lake, is_lake
+from cm_assets.sql.db import connect, load_spatial, needs_spatial
+from cm_assets.sql.lake import Lake, connect_lake, is_lake
 
 
 def connect_read_only(database: str | os.PathLike, spatial: bool = True) -> duckdb.DuckDBPyConnection:

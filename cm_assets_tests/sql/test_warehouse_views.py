@@ -8,10 +8,10 @@ from cm_assets.cli import main
 from cm_assets.storage.layout import catalog_day, quarantine_day
 from cm_assets.defs.api_watch.history import HISTORY_COLUMNS
 from cm_assets.storage.store import Storage
-from cm_assets.warehouse.db import connect
-from cm_assets.warehouse.ingest import TABLE_FILES
-from cm_assets.warehouse.refresh import refresh_warehouse
-from cm_assets.warehouse.sql import run_query
+from cm_assets.sql.db import connect
+from cm_assets.sql.ingest import TABLE_FILES
+from cm_assets.sql.refresh import refresh_warehouse
+from cm_assets.sql.query import run_query
 from cm_assets_tests.helpers.samples import catalog, payload
 
 pytestmark = pytest.mark.fast

@@ -5,7 +5,7 @@ at 100k plumes)."""
 
 from __future__ import annotations
 
-from cm_assets.warehouse.ingest import TABLE_FILES, TableChange
+from cm_assets.sql.ingest import TABLE_FILES, TableChange
 
 DERIVED_VIEWS: dict[str, str] = {
     "deferred_scenes": """
