@@ -3,19 +3,22 @@
     python bench/same_tables.py ROOT_A ROOT_B
 
 Every GeoParquet table under catalog/, products/, crops/ and sources/ is read, columns that record
-when or where a run happened (``checked_at``, paths under the data root) are normalised, rows are
+when or where a run happened (``checked_at``, paths under the data root, the API's host and port in
+URLs, the signatures of signed URLs) are normalised, rows are
 sorted, and the two roots' tables are compared; the differing tables are listed with a sample of
 differing rows. Exit status 0 when every table is equal, 1 otherwise.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 RUN_COLUMNS = ("checked_at",)  # when the run looked, not what it found
+URL = re.compile(r"https?://[^/\s]+(/[^?\s]*)(\?\S*)?")
 
 
 def tables(root: Path) -> dict[str, pd.DataFrame]:
@@ -32,9 +35,18 @@ def normalised(frame: pd.DataFrame, root: Path) -> pd.DataFrame:
     for column in frame.columns:
         values = frame[column]
         if values.dtype == object or str(values.dtype).startswith(("str", "string")):
-            frame[column] = values.map(lambda v: v.replace(str(root), "<root>") if isinstance(v, str) else
-                                       (v.hex() if isinstance(v, bytes) else repr(v)))
+            frame[column] = values.map(lambda v: _text(v, root))
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def _text(value, root: Path) -> str:
+    """A cell as comparable text: bytes as hex; in strings the data root and URL hosts and queries
+    replaced."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if not isinstance(value, str):
+        return repr(value)
+    return URL.sub(r"<host>\1", value.replace(str(root), "<root>"))
 
 
 def main(argv: list[str]) -> int:
