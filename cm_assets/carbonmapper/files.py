@@ -37,9 +37,10 @@ class GdalLedger:
 
     Before an open, :data:`OPEN_ESTIMATE` slots are drawn (a HEAD, the header read and the range
     read of one window: what one crop costs); after it, GDAL's own count (:mod:`.gdal_requests`,
-    process-wide like GDAL's counters) settles the difference: more requests are drawn late, fewer
-    (GDAL's cache answered) are credited to later settlements. Without GDAL's count, the estimate
-    stands alone."""
+    process-wide like GDAL's counters) settles the difference: more requests are drawn late; slots
+    drawn for requests GDAL did not send (its cache answered) are not credited to later reads, so a
+    long-lived process never runs ahead of the budget. Without GDAL's count, the estimate stands
+    alone."""
 
     OPEN_ESTIMATE = 3
 
@@ -61,8 +62,8 @@ class GdalLedger:
             return
         with self._lock:
             owed = made - (self._drawn - self._in_flight)
-            if owed > 0:
-                self._drawn += owed
+            # paid up to GDAL's count: a surplus (GDAL's cache answered) is not credited to later reads
+            self._drawn = made + self._in_flight
         if owed > 0:
             limiter.acquire(owed)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import shapely
-from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from cm_assets.sql.schema import TABLES
 
@@ -15,6 +15,33 @@ REQUIRED_PLUME_FIELDS = ("id", "plume_id", "gas", "scene_timestamp", "instrument
 IME_TOLERANCE = 0.05
 MAX_NODATA_FRACTION = 0.95
 MAX_ARTIFACT_FRACTION = 0.10
+
+#: What each check means, as the UI shows it.
+DESCRIPTIONS = {
+    "schema": "Every column of the table is present and the required ones (id, plume_id, gas, "
+              "scene_timestamp, instrument, geometry) are never null. Blocking: downstream assets of "
+              "the run do not start on a table that fails it.",
+    "unique_plume_ids": "No plume_id appears twice across every stored day. Blocking (ERROR) when the stored "
+                        "days hold a duplicate; a WARN when the API sent differing copies of one plume that "
+                        "were quarantined (the stored days are clean).",
+    "valid_geometries": "Plume points are non-empty, valid and inside lon/lat ranges.",
+    "non_negative_emissions": "Emission rates and their uncertainties are finite and >= 0 where present.",
+    "valid_outlines": "Plume outlines (mask and IME) are non-empty, valid and inside lon/lat ranges.",
+    "raster_nodata_fraction": f"No stored plume raster is more than {MAX_NODATA_FRACTION:.0%} nodata.",
+    "ime_agreement": f"The emission recomputed from the IME rasters agrees with emission_auto within "
+                     f"{IME_TOLERANCE:.0%} (WARN).",
+    "crop_nodata_fraction": f"No stored L2B crop is more than {MAX_NODATA_FRACTION:.0%} nodata.",
+    "artifact_overlap": f"The scene's artifact mask covers at most {MAX_ARTIFACT_FRACTION:.0%} of the plume "
+                        "outline (WARN).",
+}
+BLOCKING = frozenset({"schema", "unique_plume_ids"})
+
+
+def check_specs(asset: str, names: Sequence[str]) -> list[AssetCheckSpec]:
+    """The specs of ``asset``'s checks, with their descriptions; blocking where a failure means bad
+    data downstream."""
+    return [AssetCheckSpec(name, asset=asset, description=DESCRIPTIONS[name], blocking=name in BLOCKING)
+            for name in names]
 
 
 def _listing(values: Sequence[str], limit: int = 20) -> MetadataValue:
@@ -32,11 +59,13 @@ def check_schema(frame: pd.DataFrame, table: str, required: Sequence[str]) -> As
 
 
 def check_unique_ids(plume_ids: pd.Series, conflicting: int = 0) -> AssetCheckResult:
-    """No plume_id appears twice across every partition of the catalog, and no response of this run
-    held differing copies of one plume_id (``conflicting``: those quarantined)."""
+    """No plume_id appears twice across every partition of the catalog (ERROR), and no response of
+    this run held differing copies of one plume_id (``conflicting``: those quarantined; WARN, the
+    stored days are clean)."""
     counts = plume_ids.value_counts()
     dupes = counts[counts > 1]
     return AssetCheckResult(check_name="unique_plume_ids", passed=dupes.empty and conflicting == 0,
+                            severity=AssetCheckSeverity.ERROR if len(dupes) else AssetCheckSeverity.WARN,
                             metadata={"plumes": len(plume_ids), "duplicates": len(dupes),
                                       "duplicate_ids": _listing(list(dupes.index)),
                                       "conflicting_copies_quarantined": conflicting})

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cm_assets.carbonmapper import CarbonMapperClient
+from cm_assets.carbonmapper import files
 from cm_assets.carbonmapper.files import GdalLedger
 from cm_assets.replica.process import ReplicaProcess
 
@@ -113,6 +114,7 @@ def test_every_request_gdal_sends_is_drawn_from_the_budget(throttled, monkeypatc
     """A crop's range reads are GDAL's; the slots drawn for them equal the requests GDAL sent (its
     own count settles the estimate, here set too low), so a shared budget counts them all."""
     monkeypatch.setattr(GdalLedger, "OPEN_ESTIMATE", 1)
+    monkeypatch.setattr(files, "LEDGER", GdalLedger())  # what earlier tests of this process read is settled
     with CarbonMapperClient(throttled.api_url, email=throttled.email, password=throttled.password) as client:
         plume, scene = plume_with_scene(client, STAC_ERA)
         outline = client.plume_products(plume).outline

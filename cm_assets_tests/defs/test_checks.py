@@ -8,7 +8,9 @@ from dagster import AssetCheckSeverity
 from shapely.geometry import Polygon
 
 from cm_assets.defs import checks
-from cm_assets.defs.catalog.assets import catalog_checks
+from cm_assets.defs.catalog.assets import catalog_checks, plume_catalog
+from cm_assets.defs.products.assets import plume_products
+from cm_assets.defs.scenes.assets import scene_crops
 from cm_assets.storage.layout import catalog_day
 from cm_assets.storage.store import Storage
 from cm_assets_tests.helpers.samples import catalog, payload
@@ -86,3 +88,17 @@ def test_non_negative_check_flags_nan_and_inf_where_null_is_distinct():
     assert result.metadata["negative_ids"].value == "b, c"
     stored = pd.DataFrame({"plume_id": ["a", "b", "c"], "emission_auto": [1.0, float("nan"), -float("inf")]})
     assert checks.check_non_negative(stored, ["emission_auto"]).metadata["negative_ids"].value == "c"
+
+
+def test_every_check_is_described_and_bad_data_blocks_downstream():
+    specs = {spec.name: spec for asset in (plume_catalog, plume_products, scene_crops) for spec in asset.check_specs}
+    assert set(checks.DESCRIPTIONS) <= set(specs)
+    assert all(spec.description for spec in specs.values())
+    assert {name for name, spec in specs.items() if spec.blocking} == {"schema", "unique_plume_ids"}
+
+
+def test_quarantined_copies_warn_while_stored_duplicates_fail():
+    only_quarantined = checks.check_unique_ids(pd.Series(["a", "b"]), conflicting=1)
+    stored_twice = checks.check_unique_ids(pd.Series(["a", "a"]))
+    assert not only_quarantined.passed and only_quarantined.severity == AssetCheckSeverity.WARN
+    assert not stored_twice.passed and stored_twice.severity == AssetCheckSeverity.ERROR

@@ -62,13 +62,15 @@ def test_reprocessed_plume_lands_in_the_history(dagster_dev, e2e_replica, arriva
                                        [plume["id"]])
     changed = reprocess(e2e_replica, plume["plume_id"])
     finished_runs(dagster_dev, "reprocessed", 1, RUN_TIMEOUT)
-    [(now_version,)] = settled_warehouse(dagster_dev, "SELECT emission_version FROM plumes WHERE id = ?",
-                                         [plume["id"]], lambda rows: rows != [(old_version,)])
-    assert now_version == changed["emission_version"]
-    rows = query_warehouse(dagster_dev, "SELECT partition, old_emission_version, new_emission_version, "
-                           "old_emission_auto <> new_emission_auto FROM plume_history WHERE plume_id = ?",
-                           [plume["plume_id"]])
+    # the version may stay the same (a plume already in the newest family); the history row is what
+    # the refresh after the re-processed day's run adds, with the plume's new record, in one swap
+    rows = settled_warehouse(dagster_dev, "SELECT partition, old_emission_version, new_emission_version, "
+                             "old_emission_auto <> new_emission_auto FROM plume_history WHERE plume_id = ?",
+                             [plume["plume_id"]], bool)
     assert rows == [(observation_day(plume), old_version, changed["emission_version"], True)]
+    [(now_version,)] = query_warehouse(dagster_dev, "SELECT emission_version FROM plumes WHERE id = ?",
+                                       [plume["id"]])
+    assert now_version == changed["emission_version"]
 
 
 def test_graphql_materialization_reports_status_and_metadata(dagster_dev, materialized_day):

@@ -2,7 +2,6 @@
 
 import pandas as pd
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     BackfillPolicy,
     MaterializeResult,
@@ -56,7 +55,7 @@ def catalog_metadata(rows: pd.DataFrame, bad: pd.DataFrame, store: Storage, day:
     backfill_policy=BackfillPolicy.single_run(),
     group_name="catalog",
     kinds={"geoparquet"},
-    check_specs=[AssetCheckSpec(name, asset="plume_catalog") for name in CATALOG_CHECKS] + drift_check_specs(),
+    check_specs=checks.check_specs("plume_catalog", CATALOG_CHECKS) + drift_check_specs(),
 )
 def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperResource,
                   storage: StorageResource) -> MaterializeResult:

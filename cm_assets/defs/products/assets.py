@@ -5,7 +5,6 @@ import json
 import pandas as pd
 import rasterio
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     BackfillPolicy,
     Config,
@@ -163,7 +162,7 @@ def products_checks(frame: pd.DataFrame) -> list:
     deps=["plume_catalog"],
     group_name="products",
     kinds={"geoparquet", "cog"},
-    check_specs=[AssetCheckSpec(name, asset="plume_products") for name in PRODUCT_CHECKS],
+    check_specs=checks.check_specs("plume_products", PRODUCT_CHECKS),
 )
 def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbonmapper: CarbonMapperResource,
                    storage: StorageResource) -> MaterializeResult:

@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 import pandas as pd
 import rasterio
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     BackfillPolicy,
     Config,
@@ -191,7 +190,7 @@ def crops_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
     deps=["plume_catalog", "plume_products"],
     group_name="scenes",
     kinds={"geoparquet", "cog"},
-    check_specs=[AssetCheckSpec(name, asset="scene_crops") for name in CROP_CHECKS],
+    check_specs=checks.check_specs("scene_crops", CROP_CHECKS),
 )
 def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper: CarbonMapperResource,
                 storage: StorageResource, freshness: FreshnessResource) -> MaterializeResult:
