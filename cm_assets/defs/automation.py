@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dagster import AssetSelection, AutomationCondition, AutomationConditionSensorDefinition, DefaultSensorStatus
 
+from cm_assets.defs.execution import TRIGGER_TAG
+
 AUTOMATION_SENSOR = "automation_condition_sensor"
 AUTOMATION_TRIGGER = "automation"
 SOURCES_CRON = "0 4 * * *"
@@ -39,7 +41,7 @@ automation_condition_sensor = AutomationConditionSensorDefinition(
     target=AssetSelection.all(),
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    run_tags={"cm_assets/trigger": AUTOMATION_TRIGGER},
+    run_tags={TRIGGER_TAG: AUTOMATION_TRIGGER},
     description="Evaluates the automation conditions every 30 s: sources, source_stats and warehouse "
                 "are requested (in one run) once the day runs that updated their inputs have all "
                 "finished; sources also daily at 04:00 UTC.",

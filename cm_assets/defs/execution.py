@@ -14,6 +14,8 @@ from dagster import ExecutorDefinition
 
 EXECUTOR_ENV = "CM_ASSETS_EXECUTOR"
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+#: The tag saying what requested a run (a sensor, the schedule, the automation sensor).
+TRIGGER_TAG = "cm_assets/trigger"
 
 
 def celery_selected() -> bool:

@@ -7,19 +7,19 @@ from collections.abc import Callable
 import requests
 
 from cm_assets.defs.automation import AUTOMATION_TRIGGER
+from cm_assets.defs.execution import TRIGGER_TAG
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets.sql.db import connect
 from cm_assets_tests.e2e.stack import DagsterDev, wait_for
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
-TRIGGER = "cm_assets/trigger"
 RUN_TIMEOUT = 420.0
 
 
 def finished_runs(dev: DagsterDev, trigger: str, count: int, timeout: float) -> list[dict]:
     """Wait until at least ``count`` runs with this trigger exist and all ended; fail on a failed run."""
     def ready() -> list[dict] | None:
-        runs = dev.runs({TRIGGER: trigger})
+        runs = dev.runs({TRIGGER_TAG: trigger})
         return runs if len(runs) >= count and all(r["status"] in TERMINAL for r in runs) else None
 
     runs = wait_for(ready, timeout, f"{count} finished {trigger} run(s)", interval=2.0)
@@ -60,7 +60,7 @@ def settled_warehouse(dev: DagsterDev, sql: str, params: list | None, ready: Cal
     """Rows of ``sql`` once ``ready(rows)``: the sensors' runs materialize days only, and the
     warehouse follows in a run the automation sensor requests after them; fails on a failed one."""
     def rows() -> list[tuple] | None:
-        failed = [r["runId"] for r in dev.runs({TRIGGER: AUTOMATION_TRIGGER}) if r["status"] == "FAILURE"]
+        failed = [r["runId"] for r in dev.runs({TRIGGER_TAG: AUTOMATION_TRIGGER}) if r["status"] == "FAILURE"]
         assert not failed, f"automation runs failed: {failed}\n{dev.log_tail()}"
         if not (dev.data_root / "cm.duckdb").exists():
             return None

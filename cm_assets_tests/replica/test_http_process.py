@@ -21,7 +21,7 @@ def test_start_failure_surfaces_stderr(tmp_path):
 
 def test_stop_ends_the_group(replica_factory):
     process = replica_factory()
-    group = process._proc.pid  # noqa: SLF001 - the group id is the child's pid
+    group = process.pid  # the group id is the child's pid
     process.stop()
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
@@ -34,7 +34,7 @@ def test_replica_exits_when_its_parent_dies_without_stopping_it(tmp_path):
          "import os, sys\n"
          "from cm_assets.replica.process import ReplicaProcess\n"
          f"r = ReplicaProcess({str(tmp_path)!r}).start()\n"
-         "print(r._proc.pid, flush=True)\n"
+         "print(r.pid, flush=True)\n"
          "os._exit(0)\n"],
         capture_output=True, text=True, timeout=120, check=True)
     child = int(parent.stdout.split()[-1])

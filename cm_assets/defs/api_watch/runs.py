@@ -8,12 +8,11 @@ from collections.abc import Iterable
 
 from dagster import RunRequest
 
-from cm_assets.defs.execution import IN_PROCESS, day_run_config
+from cm_assets.defs.execution import IN_PROCESS, TRIGGER_TAG, day_run_config
 
 __all__ = ["IN_PROCESS", "REFRESH_JOB", "TRIGGER_TAG", "day_run_config", "refresh_request"]
 
 REFRESH_JOB = "refresh_day_assets"
-TRIGGER_TAG = "cm_assets/trigger"
 
 
 def digest(ids: Iterable[str]) -> str:
