@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cm_assets.carbonmapper.atomic import atomic_path, temporary_name
+from cm_assets.storage import geoparquet
 
 # Row groups of the GeoParquet files: a day holds far fewer rows, so it is one group; larger tables
 # (sources, history) stay in groups big enough for fast scans (DuckDB prefers 100k+ rows per group).
@@ -142,11 +143,7 @@ class Storage:
     def read_parquet(self, rel: str) -> pd.DataFrame:
         """Read a table; GeoParquet comes back as a GeoDataFrame."""
         with self.fs.open(self._full(rel), "rb") as fh:
-            data = fh.read()
-        meta = pq.read_schema(io.BytesIO(data)).metadata or {}
-        if b"geo" in meta:
-            return gpd.read_parquet(io.BytesIO(data))
-        return pd.read_parquet(io.BytesIO(data))
+            return geoparquet.read_table(fh.read())
 
     def read_columns(self, pattern: str, columns: list[str]) -> pd.DataFrame:
         """Only ``columns`` of every table matching ``pattern`` (cheap at catalog scale)."""
