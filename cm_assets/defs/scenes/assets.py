@@ -107,19 +107,22 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
 
 def _outlines(store: Storage, day: str, log) -> pd.DataFrame:
     """Outline per plume (products outline, else the catalog's plume bounds) and the L3A path."""
-    catalog = store.read_parquet(layout.catalog_day(day)).set_index("plume_id")
-    fallback = {pid: box(r.bounds_west, r.bounds_south, r.bounds_east, r.bounds_north)
-                if pd.notna(r.bounds_west) else r.geometry.buffer(0.005)
-                for pid, r in catalog.iterrows()}
+    catalog = store.read_parquet(layout.catalog_day(day))
+    fallback = {pid: box(west, south, east, north) if pd.notna(west) else point.buffer(0.005)
+                for pid, west, south, east, north, point in zip(
+                    catalog["plume_id"], catalog["bounds_west"], catalog["bounds_south"],
+                    catalog["bounds_east"], catalog["bounds_north"], catalog.geometry)}
     frame = pd.DataFrame({"outline": pd.Series(fallback, dtype=object), "l3a_path": None})
     products = read_previous(store, layout.products_day(day), log)
     if products is not None:
-        products = products.set_index("plume_id")
-        for pid, r in products.iterrows():
+        # iterate the geometry column itself: a missing outline is None there (a row of a day whose
+        # outlines are all missing would turn it into NaN)
+        for pid, outline, l3a_path in zip(products["plume_id"], products.geometry,
+                                          products["concentrations_path"]):
             if pid in frame.index:
-                if r.geometry is not None and not r.geometry.is_empty:
-                    frame.at[pid, "outline"] = r.geometry
-                frame.at[pid, "l3a_path"] = r.concentrations_path
+                if outline is not None and not outline.is_empty:
+                    frame.at[pid, "outline"] = outline
+                frame.at[pid, "l3a_path"] = l3a_path
     return frame
 
 
