@@ -151,7 +151,9 @@ def bench(first: str, last: str, pairs: int, work: Path, python: Path, scale: st
                 print(f"{setting}, pair {n + 1}: seed's reader {seed['wall_s']:.1f} s "
                       f"({seed['plumes']} CH4 plumes, {seed['plumes_with_a_failed_step']} with a failed step), "
                       f"cm_assets {cm['wall_s']:.1f} s ({cm['plumes']} plumes, {cm['crops']} crops, "
-                      f"success={cm['success']}): seed / cm_assets = {seed['wall_s'] / cm['wall_s']:.2f}",
+                      f"success={cm['success']}): seed / cm_assets = {seed['wall_s'] / cm['wall_s']:.2f}; "
+                      f"CPU s (process / replica): seed {seed['client_cpu_s']:.1f} / {seed['server_cpu_s']:.1f}, "
+                      f"cm_assets {cm['client_cpu_s']:.1f} / {cm['server_cpu_s']:.1f}",
                       flush=True)
             results[setting] = runs
     return {"window": f"{first} .. {last}", "days": days, "results": results}
@@ -170,6 +172,12 @@ def render(report: dict) -> str:
         lines.append(f"| {setting} | {', '.join(f'{s:.1f}' for s in seed)} s "
                      f"| {', '.join(f'{c:.1f}' for c in cm)} s | {', '.join(f'{r:.2f}×' for r in ratios)} "
                      f"| **{statistics.median(seed) / statistics.median(cm):.2f}×** |")
+    lines += ["", "| CPU seconds, median of the pairs (2 cores) | seed's reader: its process (imports included) / the replica "
+              "| cm_assets: its process / the replica |", "|---|---|---|"]
+    for setting, runs in report["results"].items():
+        cells = [f"{statistics.median(r['client_cpu_s'] for r in runs[side]):.1f} / "
+                 f"{statistics.median(r['server_cpu_s'] for r in runs[side]):.1f}" for side in ("seed", "cm_assets")]
+        lines.append(f"| {setting} | {cells[0]} | {cells[1]} |")
     loop = report["results"]["loopback"]
     seed_run, cm_run = loop["seed"][0], loop["cm_assets"][0]
     # the seed reads one scene per CH4 plume (no sharing) and looks up every plume's source
