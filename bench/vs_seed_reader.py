@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -90,18 +91,32 @@ def _requests(replica: ReplicaProcess) -> dict:
             "paths": paths}
 
 
+def _server_cpu(replica: ReplicaProcess) -> float:
+    """CPU seconds the replica process has used so far (user + system; Linux ``/proc``)."""
+    fields = Path(f"/proc/{replica.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_seed(python: Path, replica: ReplicaProcess, first: str, last: str, home: Path) -> dict:
     """One sequential pass of the seed's reader; its result plus the requests it made."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARBONMAPPER_", "GDAL_", "CPL_"))}
     env.update(CARBONMAPPER_EMAIL=replica.email, CARBONMAPPER_PASSWORD=replica.password, HOME=str(home))
     _reset(replica)
+    server, client = _server_cpu(replica), _own_cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([str(python), str(SEED_RUN), replica.api_url, first, last, str(PAD_PX)],
                           env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    cpu = {"server_cpu_s": _server_cpu(replica) - server,
+           "client_cpu_s": _own_cpu(resource.RUSAGE_CHILDREN) - client}  # its whole process, imports too
     if done.returncode != 0:
         raise RuntimeError(f"the seed's reader failed:\n{done.stderr[-3000:]}")
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_wall_s": wall,
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_wall_s": wall, **cpu,
             "requests": _requests(replica)}
 
 
@@ -113,18 +128,20 @@ def run_cm_assets(replica: ReplicaProcess, root: Path, first: str, last: str) ->
     os.environ.pop("CARBONMAPPER_TOKEN", None)
     defs = build_definitions(CarbonMapperResource(api_url=replica.api_url), StorageResource(root=str(root)))
     _reset(replica)
+    server, client = _server_cpu(replica), _own_cpu(resource.RUSAGE_SELF)
     started = time.perf_counter()
     result = defs.resolve_job_def("refresh_all").execute_in_process(
         tags=range_tags(first, last), instance=DagsterInstance.ephemeral(),
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
     wall = time.perf_counter() - started
+    cpu = {"server_cpu_s": _server_cpu(replica) - server, "client_cpu_s": _own_cpu(resource.RUSAGE_SELF) - client}
     _, ((plumes, ch4, crops, scenes, sources),) = run_query(
         root / "cm.duckdb",
         "SELECT (SELECT count(*) FROM plumes), (SELECT count(*) FROM plumes WHERE gas = 'CH4'), "
         "(SELECT count(*) FROM scene_crops WHERE status = 'ok'), "
         "(SELECT count(DISTINCT scene_name) FROM scene_crops WHERE status = 'ok'), "
         "(SELECT count(*) FROM source_stats)")
-    return {"wall_s": wall, "success": result.success, "plumes": plumes, "ch4_plumes": ch4, "crops": crops,
+    return {"wall_s": wall, **cpu, "success": result.success, "plumes": plumes, "ch4_plumes": ch4, "crops": crops,
             "scenes": scenes, "sources": sources, "requests": _requests(replica)}
 
 

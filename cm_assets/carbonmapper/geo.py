@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -122,9 +123,20 @@ class GeoArray:
 
 
 def reproject_geometry(geometry: BaseGeometry, src_crs: str | CRS, dst_crs: str | CRS) -> BaseGeometry:
-    transformer = Transformer.from_crs(CRS.from_user_input(src_crs), CRS.from_user_input(dst_crs),
-                                       always_xy=True)
+    """``geometry`` from ``src_crs`` to ``dst_crs`` (x/y order: longitude first)."""
+    transformer = _transformer(_crs_text(src_crs), _crs_text(dst_crs))
     return shapely_transform(transformer.transform, geometry)
+
+
+@lru_cache(maxsize=64)
+def _transformer(src_crs: str, dst_crs: str) -> Transformer:
+    """One transformer per pair of CRSs and process: building one costs milliseconds (pyproj's
+    transformers are safe to share between threads since pyproj 3.1)."""
+    return Transformer.from_crs(CRS.from_user_input(src_crs), CRS.from_user_input(dst_crs), always_xy=True)
+
+
+def _crs_text(crs: str | CRS) -> str:
+    return crs if isinstance(crs, str) else crs.to_wkt()
 
 
 def window_block_bytes(dataset: DatasetReader, window: Window, indexes: list[int] | None = None) -> int:

@@ -47,3 +47,21 @@ def test_alpha_outline_in_wgs84():
     outline = alpha_outline(GeoArray(rgba, TRANSFORM, rasterio.crs.CRS.from_epsg(32613)))
     west, south, east, north = outline.bounds
     assert -106 < west < east < -104 and 32 < south < north < 33
+
+
+def test_reprojection_reuses_one_transformer_per_pair_and_matches_a_fresh_one():
+    from pyproj import Transformer
+    from rasterio.crs import CRS
+    from shapely.geometry import box
+    from shapely.ops import transform
+
+    from cm_assets.carbonmapper import geo
+
+    square = box(686744.0, 6185192.0, 687496.0, 6185952.0)
+    utm = CRS.from_epsg(32610)
+    first = geo.reproject_geometry(square, utm, "EPSG:4326")
+    again = geo.reproject_geometry(square, "EPSG:32610", "EPSG:4326")
+    fresh = transform(Transformer.from_crs("EPSG:32610", "EPSG:4326", always_xy=True).transform, square)
+    assert first.equals_exact(fresh, 1e-12) and again.equals_exact(fresh, 1e-12)
+    assert -121 < first.centroid.x < -119 and 55 < first.centroid.y < 56  # longitude first
+    assert geo._transformer(geo._crs_text(utm), "EPSG:4326") is geo._transformer(geo._crs_text(utm), "EPSG:4326")
