@@ -1,9 +1,10 @@
 """Declarative automation of the assets downstream of the day partitions: ``sources``,
 ``source_stats`` and ``warehouse`` follow what the sensors and schedules materialize.
 
-Sensors watch the outside world (the API) and request only day partitions; Dagster's automation
-sensor then requests the downstream assets once their upstream work has settled, so a sensor batch
-of N days costs one sources refresh and one warehouse refresh, not N.
+Sensors watch the outside world (the API) and request runs of the day partitions with the warehouse
+(new plumes are queryable when such a run ends); Dagster's automation sensor then requests
+sources and source statistics once the batch's runs have all finished, so a sensor batch of N days
+costs one sources refresh, not N, and the warehouse follows them once more.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ automation_condition_sensor = AutomationConditionSensorDefinition(
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     run_tags={TRIGGER_TAG: AUTOMATION_TRIGGER},
-    description="Evaluates the automation conditions every 30 s: sources, source_stats and warehouse "
-                "are requested (in one run) once the day runs that updated their inputs have all "
-                "finished; sources also daily at 04:00 UTC.",
+    description="Evaluates the automation conditions every 30 s: sources and source_stats are requested "
+                "(in one run) once the day runs that updated their inputs have all finished, then the "
+                "warehouse; sources also daily at 04:00 UTC.",
 )

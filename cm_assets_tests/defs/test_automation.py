@@ -43,10 +43,10 @@ def requested(defs: Definitions, instance: DagsterInstance, cursor, at: datetime
 
 
 @pytest.mark.fast
-def test_the_sensors_job_leaves_the_warehouse_to_automation():
+def test_the_sensors_job_refreshes_the_warehouse_and_leaves_sources_to_automation():
     job = project_defs.resolve_job_def(REFRESH_JOB)
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == \
-        {"plume_catalog", "plume_products", "scene_crops"}
+        {"plume_catalog", "plume_products", "scene_crops", "warehouse"}
     sensor = project_defs.resolve_sensor_def(AUTOMATION_SENSOR)
     assert sensor.default_status == DefaultSensorStatus.RUNNING
     graph = project_defs.resolve_asset_graph()
@@ -56,8 +56,9 @@ def test_the_sensors_job_leaves_the_warehouse_to_automation():
 
 
 def test_twenty_days_of_one_tick_cost_one_downstream_refresh(local_replica, tmp_path):
-    """The 20 days one sensor tick requests, materialized (as their runs report them): one request per
-    downstream asset, then nothing until something changes."""
+    """The 20 days one sensor tick requests, materialized with the warehouse (as their runs report
+    them): sources and statistics requested once, then the warehouse once after them, then nothing
+    until something changes."""
     defs = build_definitions(replica_resource(local_replica), StorageResource(root=str(tmp_path)))
     with instance_for_test() as instance:
         counts, cursor = requested(defs, instance, None)
@@ -66,10 +67,17 @@ def test_twenty_days_of_one_tick_cost_one_downstream_refresh(local_replica, tmp_
         assert counts == {}                          # nothing changed
         for request in sensor_batch(defs, instance, 20):
             instance.report_runless_asset_event(AssetMaterialization(CATALOG, partition=request.partition_key))
+            instance.report_runless_asset_event(AssetMaterialization(AssetKey("warehouse")))
         counts, cursor = requested(defs, instance, cursor)
-        assert counts == {"sources": 1, "source_stats": 1, "warehouse": 1}
+        assert counts == {"sources": 1, "source_stats": 1}   # the warehouse is current
         counts, cursor = requested(defs, instance, cursor)
         assert counts == {}                          # requested once: handled until the next change
+        for key in ("sources", "source_stats"):
+            instance.report_runless_asset_event(AssetMaterialization(AssetKey(key)))
+        counts, cursor = requested(defs, instance, cursor)
+        assert counts == {"warehouse": 1}            # it now lags its sources
+        counts, cursor = requested(defs, instance, cursor)
+        assert counts == {}
 
 
 @pytest.mark.fast

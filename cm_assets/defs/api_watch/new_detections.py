@@ -1,4 +1,4 @@
-"""``new_plume_sensor``: requests ``refresh_day_assets`` runs for the observation days that gained plumes."""
+"""``new_plume_sensor``: requests ``refresh_days`` runs for the observation days that gained plumes."""
 
 from __future__ import annotations
 

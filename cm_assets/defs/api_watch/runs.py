@@ -1,4 +1,5 @@
-"""Run requests of the job ``refresh_day_assets`` (the day chain; the warehouse follows by automation)
+"""Run requests of the job ``refresh_days`` (the day chain and the warehouse: new plumes are queryable
+when the run ends; sources and source statistics follow by automation)
 with idempotent run keys."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from cm_assets.defs.execution import IN_PROCESS, TRIGGER_TAG, day_run_config
 
 __all__ = ["IN_PROCESS", "REFRESH_JOB", "TRIGGER_TAG", "day_run_config", "refresh_request"]
 
-REFRESH_JOB = "refresh_day_assets"
+REFRESH_JOB = "refresh_days"
 
 
 def digest(ids: Iterable[str]) -> str:

@@ -1,6 +1,5 @@
-"""Jobs: ``refresh_day_assets`` (the day chain, what sensors and schedules request),
-``refresh_days`` (day chain + warehouse in one run), ``refresh_warehouse`` (sources + warehouse) and
-``refresh_all`` (everything, for a range of days in one run)."""
+"""Jobs: ``refresh_days`` (day chain + warehouse in one run: what sensors and schedules request),
+``refresh_warehouse`` (sources + warehouse) and ``refresh_all`` (everything, for a range of days in one run)."""
 
 from __future__ import annotations
 
@@ -10,22 +9,14 @@ from cm_assets.defs.partitions import observation_days
 
 DAY_ASSETS = ["plume_catalog", "plume_products", "scene_crops"]
 
-refresh_day_assets = define_asset_job(
-    "refresh_day_assets",
-    selection=AssetSelection.assets(*DAY_ASSETS),
-    partitions_def=observation_days,
-    description="Materialize the day partitions (catalog, products, crops); the automation sensor then "
-                "refreshes sources, source statistics and the warehouse once for every batch of such "
-                "runs. What the sensors and the daily schedule request.",
-)
-
 refresh_days = define_asset_job(
     "refresh_days",
     selection=AssetSelection.assets(*DAY_ASSETS, "warehouse"),
     partitions_def=observation_days,
     description="Materialize the day partitions (catalog, products, crops) and refresh the warehouse "
-                "tables in the same run. Request one run per day, or one run for a range of days "
-                "(single-run backfill).",
+                "tables in the same run, so new plumes are queryable when it ends; what the sensors and "
+                "the daily schedule request (sources and source statistics follow by automation). "
+                "Request one run per day, or one run for a range of days (single-run backfill).",
 )
 
 refresh_warehouse = define_asset_job(

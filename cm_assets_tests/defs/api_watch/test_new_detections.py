@@ -33,7 +33,7 @@ def test_first_tick_takes_only_the_lookback_window_and_repeats_are_harmless(repl
 
     first = evaluate(new_plume_sensor, replica)
     assert days_and_counts(first) == expected
-    assert all(r.job_name in (None, "refresh_day_assets") for r in first.run_requests)
+    assert all(r.job_name in (None, "refresh_days") for r in first.run_requests)
     again = evaluate(new_plume_sensor, replica)
     assert [r.run_key for r in again.run_requests] == [r.run_key for r in first.run_requests]
     assert TimeCursor.from_json(first.cursor).at == newest

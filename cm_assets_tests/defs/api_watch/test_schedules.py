@@ -20,9 +20,9 @@ def test_definitions_load_with_every_freshness_sensor_and_schedule() -> None:
     schedules = {s.name: s for s in defs.schedules}
     for name in ("new_plume_sensor", "reprocessed_plume_sensor", "deferred_scene_sensor"):
         assert sensors[name].default_status == DefaultSensorStatus.RUNNING
-        assert sensors[name].job_name == "refresh_day_assets"
+        assert sensors[name].job_name == "refresh_days"
     assert set(schedules) == {"daily_catalog_schedule"}   # sources follow by automation (daily cron included)
-    assert schedules["daily_catalog_schedule"].job_name == "refresh_day_assets"
+    assert schedules["daily_catalog_schedule"].job_name == "refresh_days"
     assert all(s.default_status == DefaultScheduleStatus.RUNNING for s in schedules.values())
 
 
