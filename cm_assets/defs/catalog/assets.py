@@ -17,7 +17,7 @@ from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.defs import checks
 from cm_assets.defs.catalog.build import build_catalog_days, conflicting_duplicates, day_positions
 from cm_assets.defs.catalog.drift import DriftObserver, drift_check_specs
-from cm_assets.defs.day_records import day_chunks, fetch_payloads_by_day
+from cm_assets.defs.day_records import prefetched_payloads
 from cm_assets.defs.metadata import PREVIEW_ROWS, preview_markdown, table_schema
 from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -87,8 +87,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     # of killed writes, any day: one listing
     store.remove_stale_temporaries([layout.DAY_TABLE_DIRS[table] for table in ("plumes", "quarantine")])
     with carbonmapper.get_client() as client:
-        for chunk in day_chunks(list(context.partition_keys)):
-            payloads = fetch_payloads_by_day(client, chunk)
+        for chunk, payloads in prefetched_payloads(client, list(context.partition_keys)):
             for day, day_payloads in payloads.items():
                 drift.observe(day_payloads, day)
             catalog, malformed = build_catalog_days(payloads, PlumeRecord.parse)
