@@ -23,6 +23,7 @@ from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
+from cm_assets.sql.schema import TABLES
 
 CATALOG_CHECKS = ["schema", "unique_plume_ids", "valid_geometries", "non_negative_emissions"]
 PREVIEW = ["plume_id", "gas", "instrument", "sector", "emission_auto", "emission_version", "scene_timestamp"]
@@ -34,15 +35,21 @@ def stored_plume_ids(store: Storage, skip_days: Collection[str] = ()) -> pd.Seri
     return store.read_columns(layout.day_table_glob("plumes"), ["plume_id"], exclude=skip)["plume_id"].astype("string")
 
 
+#: the columns the catalog's checks read (a run keeps only these of its rows for them)
+CHECKED = list(dict.fromkeys([*checks.REQUIRED_PLUME_FIELDS, "plume_id", "emission_auto", "emission_uncertainty_auto"]))
+
+
 def catalog_checks(frame: pd.DataFrame, store: Storage, conflicting: int = 0,
-                   days: Collection[str] = ()) -> list:
-    """The catalog's checks over the run's rows ``frame``; plume ids are unique across this run's
-    ``days`` (as in ``frame``, just written) and every other stored day (read from the files)."""
+                   days: Collection[str] = (), columns: Collection[str] | None = None) -> list:
+    """The catalog's checks over the run's rows ``frame`` (which may hold only :data:`CHECKED`;
+    ``columns``: those the written tables had, default the frame's); plume ids are unique across
+    this run's ``days`` (as in ``frame``, just written) and every other stored day (read from the
+    files)."""
     ids = stored_plume_ids(store, days)
     if days:
         ids = pd.concat([ids, frame["plume_id"].astype("string")], ignore_index=True)
     return [
-        checks.check_schema(frame, "plumes", checks.REQUIRED_PLUME_FIELDS),
+        checks.check_schema(frame, "plumes", checks.REQUIRED_PLUME_FIELDS, columns),
         checks.check_unique_ids(ids, conflicting),
         checks.check_geometries(frame),
         checks.check_non_negative(frame, ["emission_auto", "emission_uncertainty_auto"]),
@@ -82,7 +89,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     of their plume_id go to quarantine/day=YYYY-MM-DD.parquet with the field and the reason (a day
     without such records has no quarantine file)."""
     store = storage.storage()
-    frames, conflicting = [], 0
+    frames, conflicting, columns = [], 0, set(TABLES["plumes"])
     drift = DriftObserver()
     # of killed writes, any day: one listing
     store.remove_stale_temporaries([layout.DAY_TABLE_DIRS[table] for table in ("plumes", "quarantine")])
@@ -107,8 +114,9 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
                 context.add_asset_metadata(
                     catalog_metadata(shown, rows[day], len(bad[day]), day_conflicts,
                                      store.uri(layout.catalog_day(day))), partition_key=day)
-            frames.append(catalog)
+            # only what the checks read is kept until the end (a backfill of years: every chunk)
+            columns &= set(catalog.columns)
+            frames.append(catalog[[c for c in CHECKED if c in catalog.columns]])
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return MaterializeResult(metadata={"days": len(context.partition_keys)},
-                             check_results=catalog_checks(frame, store, conflicting, set(context.partition_keys))
-                             + drift.results())
+    results = catalog_checks(frame, store, conflicting, set(context.partition_keys), columns)
+    return MaterializeResult(metadata={"days": len(context.partition_keys)}, check_results=results + drift.results())
