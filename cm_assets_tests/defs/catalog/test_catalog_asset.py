@@ -94,3 +94,18 @@ def test_a_run_of_many_days_writes_each_day_its_own_file_metadata_and_quarantine
             assert geo["columns"]["geometry"]["bbox"] == list(rows.total_bounds)
     assert list(store.read_parquet(layout.quarantine_day(bad_day))["plume_id"]) == [victim]
     assert all(check_results(result).values())
+
+
+def test_prefetched_chunks_are_the_fetched_chunks_in_order(local_replica):
+    from cm_assets.defs.day_records import day_chunks, fetch_payloads_by_day, prefetched_payloads
+
+    first = date.fromisoformat(min(plumes_per_day(local_replica)))
+    days = [(first + timedelta(n)).isoformat() for n in range(100)]  # two chunks: 92 + 8 days
+    with client_for(local_replica) as client:
+        prefetched = list(prefetched_payloads(client, days))
+        direct = [(chunk, fetch_payloads_by_day(client, chunk)) for chunk in day_chunks(days)]
+    assert [chunk for chunk, _ in prefetched] == day_chunks(days) and len(prefetched) == 2
+    ids = [[{day: sorted(p["plume_id"] for p in found) for day, found in payloads.items()}
+            for _, payloads in run] for run in (prefetched, direct)]
+    assert ids[0] == ids[1]
+    assert sum(len(ps) for _, p in prefetched for ps in p.values()) > 0
