@@ -53,6 +53,8 @@ QUERIES = {
     "plumes per instrument": "SELECT instrument, gas, count(*), median(emission_auto) FROM plumes GROUP BY ALL",
     "top 10 emitters": "SELECT plume_id, emission_auto FROM plumes ORDER BY emission_auto DESC NULLS LAST LIMIT 10",
     "monthly counts": "SELECT date_trunc('month', scene_timestamp) m, count(*) FROM plumes GROUP BY 1 ORDER BY 1",
+    "monthly counts (UTC month from observation_day)":
+        "SELECT left(observation_day, 7) AS month, count(*) FROM plumes GROUP BY 1 ORDER BY 1",
     "within 100 km (spatial, distance only: full scan)":
         "SELECT count(*) FROM plumes "
         "WHERE ST_Distance_Sphere(ST_FlipCoordinates(geometry), ST_Point(32.0, -103.9)) < 100000",
@@ -265,9 +267,25 @@ def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, 
     return {"success": ok, "window": f"{first} .. {last}", "walls": walls, "figure_workers": figure_workers}
 
 
-def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
-    """plume_catalog over every day of the full world as one run (and the warehouse), then sources,
-    a one-day warehouse refresh and query latency at that size."""
+#: the project's instance settings (`make dev` copies them into DAGSTER_HOME)
+DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+
+
+def bench_instance(kind: str, home: Path) -> DagsterInstance:
+    """``ephemeral``: in-memory storage (events cost CPU only); ``sqlite``: the storage `make dev` /
+    `dagster dev` uses, SQLite files under a DAGSTER_HOME (``home``) with the project's dagster.yaml,
+    where every stored event is a write to disk."""
+    if kind == "ephemeral":
+        return DagsterInstance.ephemeral()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(DAGSTER_YAML.read_text())
+    return DagsterInstance.from_config(str(home))
+
+
+def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "ephemeral") -> dict:
+    """plume_catalog over every day of the full world as one run (and the warehouse) on an
+    ``instance`` of that kind (:func:`bench_instance`), then sources, a one-day warehouse refresh
+    and query latency at that size."""
     started = time.perf_counter()
     with replica_cls(work / "replica-full", scale="full") as replica:
         replica_start = time.perf_counter() - started
@@ -279,7 +297,7 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
         started = time.perf_counter()
         result = job.execute_in_process(tags=range_tags(OBSERVATION_START, last.isoformat()),
                                         asset_selection=[AssetKey("plume_catalog"), AssetKey("warehouse")],
-                                        instance=DagsterInstance.ephemeral())
+                                        instance=bench_instance(instance, work / "dagster-home"))
         wall = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         requests_made = _stats(replica)["requests"]
@@ -300,7 +318,7 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess) -> dict:
             "initial_refresh_s": _refresh_seconds(result), "sources_wall_s": sources_wall,
             "attributed": attributed, "sources": n_sources, "source_stats": n_stats,
             "refresh_s": refresh_s, "refresh_day": refresh_day, "refresh_rows": refresh_rows,
-            "database_bytes": database.stat().st_size, "latencies": latencies}
+            "database_bytes": database.stat().st_size, "latencies": latencies, "instance": instance}
 
 
 def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str:
@@ -324,6 +342,7 @@ def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str
     if full:
         lines += [
             f"| catalog backfill, {full['partitions']:,} daily partitions, {full['plumes']:,} plumes, one run "
+            f"({full['instance']} instance) "
             f"| {full['wall_s']:.1f} s ({full['plumes'] / full['wall_s']:,.0f} plumes/s), "
             f"{full['requests']:,} requests |",
             f"| peak memory of the process (ru_maxrss): before the backfill / after | "
@@ -365,6 +384,9 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
                         help="figure_workers of the runs with figures (0: drawn on the fetching threads)")
     parser.add_argument("--skip-graph", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--instance", choices=("ephemeral", "sqlite"), default="ephemeral",
+                        help="Dagster instance of the full-world backfill: in-memory, or SQLite files "
+                             "on disk as `make dev` uses")
     parser.add_argument("--no-docs", action="store_true")
     parser.add_argument("--warehouse-only", type=Path, default=None,
                         help="data root of an earlier full run: only the one-day refresh and the queries")
@@ -402,7 +424,7 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     with tempfile.TemporaryDirectory(prefix="graph-bench-") as tmp:
         work = args.work or Path(tmp)
         graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)
-        full = None if args.skip_full else bench_full_catalog(work, replica_cls)
+        full = None if args.skip_full else bench_full_catalog(work, replica_cls, args.instance)
         ab = (bench_figures_ab(args.scale, args.first, args.last, args.figures_ab, work,
                                  args.figure_workers, replica_cls)
               if args.figures_ab else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,9 +49,12 @@ def _listing(values: Sequence[str], limit: int = 20) -> MetadataValue:
     return MetadataValue.text(shown + (f" ... (+{len(values) - limit})" if len(values) > limit else ""))
 
 
-def check_schema(frame: pd.DataFrame, table: str, required: Sequence[str]) -> AssetCheckResult:
-    """Every column of ``table`` is present and the required ones are never null."""
-    missing = [c for c in TABLES[table] if c not in frame.columns]
+def check_schema(frame: pd.DataFrame, table: str, required: Sequence[str],
+                 columns: Collection[str] | None = None) -> AssetCheckResult:
+    """Every column of ``table`` is present (in ``columns``, default the frame's: a caller may keep
+    only the columns its checks read) and the required ones are never null."""
+    present = frame.columns if columns is None else columns
+    missing = [c for c in TABLES[table] if c not in present]
     nulls = {c: int(frame[c].isna().sum()) for c in required if c in frame.columns and frame[c].isna().any()}
     return AssetCheckResult(check_name="schema", passed=not missing and not nulls,
                             metadata={"missing_columns": _listing(missing),

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
-
 
 from cm_assets.carbonmapper.errors import RecordError
 from cm_assets.carbonmapper.models import PlumeRecord
@@ -70,6 +71,21 @@ def fetch_payloads_by_day(client, days: list[str]) -> dict[str, list[dict]]:
                 day = _record_day(payload, chunk[0])
                 out[day if day in out else min(max(day, chunk[0]), chunk[-1])].append(payload)
     return out
+
+
+def prefetched_payloads(client, days: list[str]) -> Iterator[tuple[list[str], dict[str, list[dict]]]]:
+    """``fetch_payloads_by_day`` of each of :func:`day_chunks` of ``days``, in order; the next chunk
+    is fetched on a second thread while the caller works on the current one (the API's time
+    overlaps the caller's parsing and writing). An error of a fetch is raised when its chunk is
+    reached; the client is used by one thread at a time."""
+    chunks = day_chunks(days)
+    with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as fetcher:
+        pending = fetcher.submit(fetch_payloads_by_day, client, chunks[0]) if chunks else None
+        for index, chunk in enumerate(chunks):
+            payloads = pending.result()
+            if index + 1 < len(chunks):
+                pending = fetcher.submit(fetch_payloads_by_day, client, chunks[index + 1])
+            yield chunk, payloads
 
 
 def records_by_day(client, store: Storage, days: list[str]) -> dict[str, list[PlumeRecord]]:

@@ -18,12 +18,11 @@ def preview_markdown(frame: pd.DataFrame, columns: list[str], rows: int = PREVIE
     """The head of ``frame`` as a markdown table (selected columns, geometry as WKT prefix)."""
     if frame.empty:
         return "_no rows_"
-    head = frame[[c for c in columns if c in frame]].head(rows).copy()
-    for name in head.columns:
-        head[name] = head[name].map(_short)
+    head = frame[[c for c in columns if c in frame]].head(rows)
+    values = [[_short(v) for v in head[name].tolist()] for name in head.columns]
     header = "| " + " | ".join(head.columns) + " |"
     rule = "|" + "---|" * len(head.columns)
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in head.itertuples(index=False)]
+    body = ["| " + " | ".join(row) + " |" for row in zip(*values)]
     return "\n".join([header, rule, *body])
 
 

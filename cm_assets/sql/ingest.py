@@ -19,6 +19,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import duckdb
+
 from cm_assets.storage.layout import DAY_FILE, TABLE_FILES
 from cm_assets.storage.store import Storage
 from cm_assets.sql.schema import TABLES, geometry_columns
@@ -118,19 +120,30 @@ def _drop_rows(con, table: str, files: list[str]) -> None:
     con.execute(f"DELETE FROM {META}.manifest WHERE tbl = ? AND list_contains(?, file)", [table, files])
 
 
+#: start of DuckDB's message when a scan met a row filed under another day (raised by ``error()``)
+_MISFILED = "cm_assets: "
+
+
 def _load_rows(con, table: str, files: dict[str, str]) -> None:
-    """Read ``files`` (uri -> version) in one scan; refuse rows filed under another day (checked
-    first on that one column, so a refused file inserts nothing)."""
+    """Read ``files`` (uri -> version) in one scan; a row filed under another day than its file's
+    aborts the insert (the caller's transaction then keeps nothing of it). The check is part of
+    the one scan: a first scan just for it cost ~1.3 ms a file (5 s of a full-world rebuild)."""
     source = ("read_parquet([" + ", ".join(_quote(f) for f in files) + "], union_by_name = true, "
               "filename = true)")
+    refuse = ""
     if table in PARTITION_COLUMN:
         column = PARTITION_COLUMN[table]
-        misfiled = con.execute(
-            f"SELECT filename, {column} FROM {source} WHERE {column} "
-            r"IS DISTINCT FROM regexp_extract(filename, 'day=([0-9-]+)\.parquet$', 1) LIMIT 1").fetchone()
-        if misfiled is not None:
-            raise ValueError(f"{misfiled[0]} holds a row of {column} {misfiled[1]!r}")
-    con.execute(f"INSERT INTO {table} SELECT {', '.join(TABLES[table])} FROM {source}")
+        day = r"regexp_extract(filename, 'day=([0-9-]+)\.parquet$', 1)"
+        shown = f"coalesce('''' || {column} || '''', 'None')"
+        refuse = (f" WHERE CASE WHEN {column} IS DISTINCT FROM {day} THEN error('{_MISFILED}' || filename || "
+                  f"' holds a row of {column} ' || {shown}) ELSE true END")
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {', '.join(TABLES[table])} FROM {source}{refuse}")
+    except duckdb.InvalidInputException as error:
+        message = str(error)
+        if _MISFILED not in message:
+            raise
+        raise ValueError(message.split(_MISFILED, 1)[1]) from None
     con.execute(f"INSERT INTO {META}.manifest SELECT ?, unnest(?), unnest(?)",
                 [table, list(files), list(files.values())])
 

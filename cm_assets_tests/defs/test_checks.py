@@ -102,3 +102,17 @@ def test_quarantined_copies_warn_while_stored_duplicates_fail():
     stored_twice = checks.check_unique_ids(pd.Series(["a", "a"]))
     assert not only_quarantined.passed and only_quarantined.severity == AssetCheckSeverity.WARN
     assert not stored_twice.passed and stored_twice.severity == AssetCheckSeverity.ERROR
+
+
+def test_catalog_checks_on_the_checked_columns_only_see_the_written_columns(tmp_path):
+    from cm_assets.defs.catalog.assets import CHECKED
+
+    store = Storage(str(tmp_path))
+    frame, _ = catalog("2026-10-01", [payload("A"), payload("B")])
+    store.write_parquet(frame, catalog_day("2026-10-01"))
+    kept = frame[CHECKED]
+    ok = _by_name(catalog_checks(kept, store, days={"2026-10-01"}, columns=set(frame.columns)))
+    assert all(r.passed for r in ok.values()), ok
+    without = set(frame.columns) - {"sector"}
+    broken = _by_name(catalog_checks(kept, store, days={"2026-10-01"}, columns=without))
+    assert not broken["schema"].passed and "sector" in broken["schema"].metadata["missing_columns"].value

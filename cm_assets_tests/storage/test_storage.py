@@ -50,3 +50,39 @@ def test_stale_temporaries_of_killed_writes_are_removed_live_ones_kept(tmp_path)
     assert store.remove_stale_temporaries(["products/p", "products/absent"]) == ["products/p/.mask.tif.x1y2z3.tmp"]
     assert live.exists() and other_day.exists() and published.exists()
     assert not any(path.exists() for path in stale)
+
+
+@pytest.mark.parametrize("root", ["local", "memory://cm-assets-parts-test"])
+def test_parts_are_the_files_write_parquet_writes_of_the_same_rows(tmp_path, root):
+    import json
+
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+    from shapely.geometry import LineString, Point, Polygon
+
+    store = Storage(str(tmp_path) if root == "local" else root)
+    frame = gpd.GeoDataFrame(
+        {"day": ["a", "b", "a", "c"], "n": [1, 2, 3, 4]},
+        geometry=[Point(1, 2), Polygon([(5, 5), (6, 5), (6, 7)]), Point(-3, 4, 1), LineString([(0, 0), (9, 9)])],
+        crs="EPSG:4326")
+    parts = {"p/a.parquet": [0, 2], "p/b.parquet": [1], "p/none.parquet": []}
+    store.write_parquet_parts(frame, parts)
+    for rel, rows in parts.items():
+        store.write_parquet(frame.iloc[rows].reset_index(drop=True), rel.replace("p/", "q/"))
+        with store.fs.open(store._full(rel)) as part, store.fs.open(store._full(rel.replace("p/", "q/"))) as whole:
+            mine, theirs = pq.read_schema(part), pq.read_schema(whole)
+        assert json.loads(mine.metadata[b"geo"]) == json.loads(theirs.metadata[b"geo"]), rel
+        assert mine.remove_metadata() == theirs.remove_metadata()
+        pd.testing.assert_frame_equal(store.read_parquet(rel), store.read_parquet(rel.replace("p/", "q/")))
+    geo = json.loads(pq.read_schema(str(tmp_path / "p/a.parquet")).metadata[b"geo"]) if root == "local" else None
+    if geo:
+        assert geo["columns"]["geometry"]["geometry_types"] == ["Point", "Point Z"]
+        assert geo["columns"]["geometry"]["bbox"] == [-3.0, 2.0, 1.0, 4.0]
+    assert store.glob("p/.*") == []
+
+
+def test_parts_of_a_plain_frame(tmp_path):
+    store = Storage(str(tmp_path))
+    store.write_parquet_parts(pd.DataFrame({"a": [1, 2, 3]}), {"t/x.parquet": [2, 0], "t/y.parquet": []})
+    assert list(store.read_parquet("t/x.parquet")["a"]) == [3, 1]
+    assert store.read_parquet("t/y.parquet").empty and list(store.read_parquet("t/y.parquet")) == ["a"]

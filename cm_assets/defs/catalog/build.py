@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
@@ -161,17 +162,17 @@ def conflicting_duplicates(quarantine: pd.DataFrame) -> int:
     return int(quarantine.loc[hit, "plume_id"].nunique())
 
 
-def split_days(frame: pd.DataFrame, column: str, days: Iterable[str]) -> dict[str, pd.DataFrame]:
-    """The rows of each of ``days`` (by ``column``), an empty typed frame for a day without rows."""
+def day_positions(frame: pd.DataFrame, column: str, days: Iterable[str]) -> dict[str, np.ndarray]:
+    """Row positions of each of ``days`` in ``frame`` (by ``column``; empty for a day without rows)."""
     positions = frame.groupby(column, sort=False).indices if len(frame) else {}
-    return {day: frame.iloc[positions.get(day, [])].reset_index(drop=True) for day in days}
+    return {day: positions.get(day, np.empty(0, dtype=np.int64)) for day in days}
 
 
 def build_catalog_days(payloads_by_day: dict[str, Iterable[Any]], parse: Callable[[dict], Any],
                        now: datetime | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """The catalog and quarantine tables of many days at once, rows in day order (see
     :func:`_day_rows` for the rules): the tables are typed once for all the days, so a backfill costs
-    per record, not per day. ``split_days`` cuts them by day."""
+    per record, not per day. ``day_positions`` cuts them by day."""
     now = now or datetime.now(timezone.utc)
     good: list[dict] = []
     bad: list[dict] = []

@@ -4,6 +4,7 @@ cm_assets does not know (fields, versions, collection ids, URL grammars) or no l
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 
@@ -71,18 +72,13 @@ class DriftObserver:
             if not url:
                 continue
             parsed = parse_asset_url(str(url))
-            collection = None
-            if parsed is not None:
-                try:
-                    collection = CollectionId.parse(parsed.ref.collection)
-                except ValueError:
-                    collection = None
-            if collection is None:
+            verdict = _collection_verdict(parsed.ref.collection) if parsed is not None else None
+            if verdict is None:
                 self.bad_urls.setdefault(field, []).append(plume_id)
                 continue
-            unknown = unknown_parts(collection)
+            collection, unknown = verdict
             if unknown:
-                self.collections.setdefault(str(collection), (", ".join(unknown), []))[1].append(plume_id)
+                self.collections.setdefault(collection, (unknown, []))[1].append(plume_id)
 
     def results(self) -> list[AssetCheckResult]:
         """One WARN result per drift check, naming the partitions where it found something."""
@@ -108,6 +104,17 @@ class DriftObserver:
                       "partitions": MetadataValue.text(", ".join(sorted(self.days.get(name, ())))),
                       "details": MetadataValue.json({"meaning": meaning, "found": findings})})
             for name, (findings, meaning) in found.items()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _collection_verdict(text: str) -> tuple[str, str] | None:
+    """The collection id of an asset URL and what in it is unknown ("" when all is known); None when
+    it is no collection id. Cached: a catalog has a handful of collections and five URLs a record."""
+    try:
+        collection = CollectionId.parse(text)
+    except ValueError:
+        return None
+    return str(collection), ", ".join(unknown_parts(collection))
 
 
 def _examples(ids: list[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 
@@ -53,3 +54,58 @@ def test_a_bad_record_is_quarantined_with_its_field_and_the_rest_of_the_day_kept
     assert json.loads(quarantine.iloc[0]["payload"])["emission_auto"] == "a lot"
     assert check_results(result)["unique_plume_ids"]
     assert materialization_metadata(result, plume_catalog)[day]["quarantined"] == 1
+
+
+def test_a_run_of_many_days_writes_each_day_its_own_file_metadata_and_quarantine(local_replica, tmp_path):
+    import pyarrow.parquet as pq
+    from dagster import DagsterInstance, materialize
+
+    from cm_assets.defs.partitions import range_tags
+    from cm_assets.defs.resources import StorageResource
+    from cm_assets_tests.helpers.replica import replica_resource
+
+    counts = plumes_per_day(local_replica)
+    days = sorted(counts)[-12:]
+    bad_day = next(d for d in days if counts[d] >= 2)
+    victim = served_ids(local_replica, bad_day)[0]
+    corrupt(local_replica, plume_id=victim, set={"emission_auto": "a lot"})
+    try:
+        result = materialize([plume_catalog], tags=range_tags(days[0], days[-1]),
+                             resources={"carbonmapper": replica_resource(local_replica),
+                                        "storage": StorageResource(root=str(tmp_path))},
+                             instance=DagsterInstance.ephemeral())
+    finally:
+        clear_corruptions(local_replica)
+    store = Storage(str(tmp_path))
+    metadata = materialization_metadata(result, plume_catalog)
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    every_day = [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
+    assert sorted(metadata) == every_day  # one materialization per day partition
+    for day in every_day:
+        rows = store.read_parquet(layout.catalog_day(day))
+        expected = [i for i in served_ids(local_replica, day) if i != victim]
+        assert sorted(rows["plume_id"]) == expected and set(rows["observation_day"]) <= {day}
+        assert metadata[day]["dagster/row_count"] == len(rows)
+        assert metadata[day]["by_instrument"] == rows["instrument"].value_counts().to_dict()
+        assert metadata[day]["quarantined"] == (1 if day == bad_day else 0)
+        assert store.exists(layout.quarantine_day(day)) == (day == bad_day)
+        geo = json.loads(pq.read_schema(store.uri(layout.catalog_day(day))).metadata[b"geo"])
+        if len(rows):  # the file's bbox is that of its own rows
+            assert geo["columns"]["geometry"]["bbox"] == list(rows.total_bounds)
+    assert list(store.read_parquet(layout.quarantine_day(bad_day))["plume_id"]) == [victim]
+    assert all(check_results(result).values())
+
+
+def test_prefetched_chunks_are_the_fetched_chunks_in_order(local_replica):
+    from cm_assets.defs.day_records import day_chunks, fetch_payloads_by_day, prefetched_payloads
+
+    first = date.fromisoformat(min(plumes_per_day(local_replica)))
+    days = [(first + timedelta(n)).isoformat() for n in range(100)]  # two chunks: 92 + 8 days
+    with client_for(local_replica) as client:
+        prefetched = list(prefetched_payloads(client, days))
+        direct = [(chunk, fetch_payloads_by_day(client, chunk)) for chunk in day_chunks(days)]
+    assert [chunk for chunk, _ in prefetched] == day_chunks(days) and len(prefetched) == 2
+    ids = [[{day: sorted(p["plume_id"] for p in found) for day, found in payloads.items()}
+            for _, payloads in run] for run in (prefetched, direct)]
+    assert ids[0] == ids[1]
+    assert sum(len(ps) for _, p in prefetched for ps in p.values()) > 0

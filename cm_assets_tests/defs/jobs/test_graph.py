@@ -12,10 +12,12 @@ import rasterio
 from dagster import AssetKey
 
 from cm_assets.carbonmapper import CarbonMapperClient
+from cm_assets.defs.catalog.assets import plume_catalog
 from cm_assets.defs.catalog.drift import DRIFT_CHECKS
 from cm_assets.defs.partitions import day_window
 from cm_assets.storage import layout
 from cm_assets.sql.query import run_query
+from cm_assets.sql.schema import TABLES
 
 ERROR_CHECKS = {"schema", "unique_plume_ids", "valid_geometries", "non_negative_emissions",
                 "valid_outlines", "raster_nodata_fraction", "crop_nodata_fraction"}
@@ -88,7 +90,10 @@ def _metadata_by_day(result, asset: str) -> dict:
 
 def test_materializations_carry_schema_preview_and_pictures(built):
     for catalog in _metadata_by_day(built.result, "plume_catalog").values():
-        assert {"dagster/row_count", "dagster/column_schema", "preview"} <= set(catalog)
+        assert {"dagster/row_count", "preview"} <= set(catalog)
+    # the catalog's schema is its definition's metadata (not repeated in each day's event)
+    [spec] = plume_catalog.specs
+    assert [c.name for c in spec.metadata["dagster/column_schema"].columns] == list(TABLES["plumes"])
     previews = [m["quicklook_png_preview"].value for m in _metadata_by_day(built.result, "plume_products").values()
                 if "quicklook_png_preview" in m]
     assert previews and all("data:image/png;base64," in p for p in previews)
