@@ -1,4 +1,5 @@
-"""GeoParquet (WKB encoding) to a GeoDataFrame, with each distinct CRS parsed once per process.
+"""GeoParquet details: reading (WKB encoding) to a GeoDataFrame with each distinct CRS parsed once
+per process, and the ``geo`` metadata of a file holding some of a frame's rows.
 
 ``geopandas.read_parquet`` builds a ``pyproj.CRS`` from the file's PROJJSON on every read: ~40 ms
 holding the GIL, more than reading a day's table itself. Every table of a run carries the same CRS,
@@ -13,9 +14,11 @@ import json
 from functools import lru_cache
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import shapely
 from pyproj import CRS
 
 #: The GeoParquet specification's CRS when a column's metadata has no ``crs`` key.
@@ -36,6 +39,7 @@ def _crs(spelled: str) -> CRS | None:
 
 
 def column_crs(column_metadata: dict) -> CRS | None:
+    """The (shared) CRS of one geometry column's GeoParquet metadata."""
     return _crs(json.dumps(column_metadata.get("crs", DEFAULT_CRS), sort_keys=True))
 
 
@@ -63,3 +67,32 @@ def to_geodataframe(table: pa.Table, geo: dict) -> gpd.GeoDataFrame:
         frame.insert(table.column_names.index(name), name, geometry)
     primary = geo["primary_column"] if geo["primary_column"] in columns else columns[0]
     return gpd.GeoDataFrame(frame, geometry=primary)
+
+
+#: shapely's geometry type ids -> their names, as geopandas writes them in ``geometry_types``.
+_GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                   "MultiPolygon", "GeometryCollection")
+
+
+def _geometry_types(geoms: np.ndarray) -> list[str]:
+    """GeoParquet ``geometry_types`` of ``geoms`` as geopandas writes them (sorted, " Z" for 3D)."""
+    present = geoms[~shapely.is_missing(geoms)]
+    return sorted({_GEOMETRY_TYPES[kind] + (" Z" if z else "")
+                   for kind, z in zip(shapely.get_type_id(present), shapely.has_z(present))})
+
+
+def part_metadata(metadata: dict[bytes, bytes], frame: gpd.GeoDataFrame,
+                  positions: np.ndarray) -> dict[bytes, bytes]:
+    """The schema metadata of a part of ``frame``: its ``geo`` bbox and geometry types are those of
+    the part's rows (no bbox when it has no geometry, as geopandas writes an empty frame)."""
+    geo = json.loads(metadata[b"geo"])
+    for column, spec in geo["columns"].items():
+        geoms = np.asarray(frame[column].values)[positions]
+        spec["geometry_types"] = _geometry_types(geoms)
+        bounds = shapely.bounds(geoms)
+        if len(geoms) and not np.isnan(bounds).all():
+            spec["bbox"] = [float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
+                            float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))]
+        else:
+            spec.pop("bbox", None)
+    return {**metadata, b"geo": json.dumps(geo).encode()}

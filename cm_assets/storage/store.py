@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import json
 import io
 import os
 import posixpath
@@ -20,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import shapely
 
 from cm_assets.carbonmapper.atomic import atomic_path, temporary_name
 from cm_assets.storage import geoparquet
@@ -157,7 +155,7 @@ class Storage:
             positions = np.asarray(rows, dtype=np.int64)
             part = table.take(positions)
             if isinstance(frame, gpd.GeoDataFrame):
-                part = part.replace_schema_metadata(_part_geo_metadata(table.schema.metadata, frame, positions))
+                part = part.replace_schema_metadata(geoparquet.part_metadata(table.schema.metadata, frame, positions))
             out = io.BytesIO()
             pq.write_table(part, out, compression="zstd", row_group_size=ROW_GROUP_ROWS)
             written.append(self.write_bytes(rel, out.getvalue()))
@@ -215,31 +213,3 @@ def save_with(store: Storage, save, rel: str) -> str:
         local = save(Path(tmp) / Path(rel).name)
         return store.put_file(local, rel)
 
-
-#: shapely's geometry type ids -> their names, as geopandas writes them in ``geometry_types``.
-_GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-                   "MultiPolygon", "GeometryCollection")
-
-
-def _geometry_types(geoms: np.ndarray) -> list[str]:
-    """GeoParquet ``geometry_types`` of ``geoms`` as geopandas writes them (sorted, " Z" for 3D)."""
-    present = geoms[~shapely.is_missing(geoms)]
-    return sorted({_GEOMETRY_TYPES[kind] + (" Z" if z else "")
-                   for kind, z in zip(shapely.get_type_id(present), shapely.has_z(present))})
-
-
-def _part_geo_metadata(metadata: dict[bytes, bytes], frame: gpd.GeoDataFrame,
-                       positions: np.ndarray) -> dict[bytes, bytes]:
-    """The schema metadata of a part of ``frame``: its ``geo`` bbox and geometry types are those of
-    the part's rows (no bbox when it has no geometry, as geopandas writes an empty frame)."""
-    geo = json.loads(metadata[b"geo"])
-    for column, spec in geo["columns"].items():
-        geoms = np.asarray(frame[column].values)[positions]
-        spec["geometry_types"] = _geometry_types(geoms)
-        bounds = shapely.bounds(geoms)
-        if len(geoms) and not np.isnan(bounds).all():
-            spec["bbox"] = [float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
-                            float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))]
-        else:
-            spec.pop("bbox", None)
-    return {**metadata, b"geo": json.dumps(geo).encode()}
