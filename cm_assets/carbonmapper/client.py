@@ -19,7 +19,7 @@ from cm_assets.carbonmapper.enums import CollectionId, Gas, Instrument, Sector, 
 from cm_assets.carbonmapper.errors import (ApiError, PlumeNotFound, SceneNotPublished,
                                            SourceNotFound)
 from cm_assets.carbonmapper.models import (PlumeCsvRow, PlumeRecord, SceneFootprint, SceneItem,
-                                           SourceDetail, SourceSummary, strip_source_name)
+                                           SourceDetail, SourceSummary, compact_instant, strip_source_name)
 from cm_assets.carbonmapper.products import (PlumeProducts, derive_plume_urls, urls_from_stac_items,
                                              vis_cmf_type)
 from cm_assets.carbonmapper.query import (Interval, Params, check_bbox, format_interval,
@@ -355,7 +355,7 @@ def l2b_candidates(record: PlumeRecord, urls: AssetUrls) -> list[CollectionId]:
 
 def _derived_item(scene: str, collection: CollectionId, urls: dict[str, str]) -> SceneItem:
     try:
-        when = dt.datetime.strptime(scene[3:18], "%Y%m%dt%H%M%S").replace(tzinfo=dt.UTC)
+        when = compact_instant(scene[3:18]).replace(tzinfo=dt.UTC)
     except ValueError:
         when = None
     return SceneItem(scene_name=scene, collection=str(collection), datetime=when,

@@ -189,3 +189,41 @@ def test_scene_item_from_stac():
     })
     assert item.scene_name == "tan20251212t185057c20s4001" and item.platform == "tan"
     assert item.asset_urls == {"cmf.tif": "https://a/b.tif"} and item.geometry.geom_type == "Polygon"
+
+
+@pytest.mark.parametrize("text", ["20251212t185057", "20240229t000000", "20230229t000000", "20251312t185057",
+                                  "20251232t185057", "20251212t245057", "20251212t186057", "20251212t185060",
+                                  "20251212T185057", "2025121t2185057", "20251212t18505x", "2025-1-12t185057"])
+def test_compact_instant_agrees_with_strptime(text):
+    from datetime import datetime
+
+    from cm_assets.carbonmapper.models import compact_instant
+
+    try:
+        expected = datetime.strptime(text, "%Y%m%dt%H%M%S")
+    except ValueError:
+        expected = None
+    try:
+        got = compact_instant(text)
+    except ValueError:
+        got = None
+    assert got == expected
+
+
+@pytest.mark.parametrize("value", [
+    {"type": "Point", "coordinates": [-93.35926, 32.37809]}, {"type": "Point", "coordinates": [1, 2]},
+    {"type": "Point", "coordinates": [1.0, 2.0, 3.0]}, {"type": "Point", "coordinates": [float("nan"), 2.0]},
+    {"type": "Point", "coordinates": []}, {"type": "Point", "coordinates": [1.0]}, {"type": "Point", "coordinates": "x"},
+    {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}, {"type": "Point"}, "POINT (1 2)",
+])
+def test_a_geojson_point_is_accepted_exactly_when_shapely_reads_a_point(value):
+    from cm_assets.carbonmapper.models import _point, _point_json
+
+    def outcome(check):
+        try:
+            check(value)
+        except ValueError:
+            return False
+        return True
+
+    assert outcome(_point_json) == outcome(_point)

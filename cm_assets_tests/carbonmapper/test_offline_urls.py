@@ -139,3 +139,17 @@ def test_config_from_env_login_and_defaults():
     assert ClientConfig.from_env({}).credentials.anonymous
     with pytest.raises(ValueError):
         ClientConfig.from_env({"CARBONMAPPER_EMAIL": "a@b"})
+
+
+@pytest.mark.parametrize("url", [
+    "https://cdn.example/a/b.tif?Expires=1&Signature=x&Key-Pair-Id=y",
+    "https://h/p?x=1#frag", "https://h/p#frag?x", "http://h:80/a;b?c", "https://h/p", "https://h/p?",
+    "https://h/%20x?s=1", "https://u:p@h/x?y", "HTTPS://H/x?y", " https://h/x?y", "s3://bucket/key?versionId=3",
+])
+def test_strip_signature_equals_urlsplit_without_query_and_fragment(url):
+    from urllib.parse import urlsplit, urlunsplit
+
+    from cm_assets.carbonmapper.urls import strip_signature
+
+    parts = urlsplit(url)
+    assert strip_signature(url) == urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

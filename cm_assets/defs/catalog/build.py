@@ -11,7 +11,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import Point
+import shapely
 
 from cm_assets.carbonmapper.enums import Instrument
 from cm_assets.carbonmapper.errors import RecordError
@@ -48,7 +48,8 @@ def _number(value: Any) -> float | None:
 
 
 def catalog_row(record: Any, payload: dict, day: str) -> dict:
-    """One catalog row: every §4.3 field plus point geometry, bounds and derived columns."""
+    """One catalog row: every §4.3 field plus bounds and derived columns (the point geometry of
+    ``lon``/``lat`` is made for all rows at once by :func:`build_catalog_days`)."""
     row = {field: _value(record, payload, field) for field in PLUME_COLUMN_TYPES}
     for field in URL_FIELDS:
         row[field] = strip_signature(row[field])
@@ -64,8 +65,7 @@ def catalog_row(record: Any, payload: dict, day: str) -> dict:
     u, v = wind_components(_number(row["wind_speed_avg_auto"]), _number(row["wind_direction_avg_auto"]))
     row.update(observation_day=day, scene_name=plume_id.rsplit("-", 1)[0],
                instrument_name=instrument_name(row["instrument"]), lon=lon, lat=lat, wind_u=u, wind_v=v,
-               bounds_west=west, bounds_south=south, bounds_east=east, bounds_north=north,
-               geometry=Point(lon, lat))
+               bounds_west=west, bounds_south=south, bounds_east=east, bounds_north=north)
     return row
 
 
@@ -180,4 +180,7 @@ def build_catalog_days(payloads_by_day: dict[str, Iterable[Any]], parse: Callabl
         rows, rejected = _day_rows(payloads, day, parse, now)
         good += rows
         bad += rejected
-    return conform(pd.DataFrame(good), "plumes"), conform(pd.DataFrame(bad), "quarantine")
+    catalog = pd.DataFrame(good)
+    if len(catalog):
+        catalog["geometry"] = shapely.points(catalog["lon"].to_numpy(float), catalog["lat"].to_numpy(float))
+    return conform(catalog, "plumes"), conform(pd.DataFrame(bad), "quarantine")
