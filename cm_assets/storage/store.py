@@ -11,7 +11,6 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 import geopandas as gpd
@@ -26,6 +25,10 @@ from cm_assets.storage import geoparquet
 # Row groups of the GeoParquet files: a day holds far fewer rows, so it is one group; larger tables
 # (sources, history) stay in groups big enough for fast scans (DuckDB prefers 100k+ rows per group).
 ROW_GROUP_ROWS = 122_880
+#: How every table file is written (both writers below), and what a GeoDataFrame adds: GeoParquet 1.1
+#: with the CRS and a ``bbox`` covering column of its primary geometry.
+PARQUET_OPTIONS = {"compression": "zstd", "row_group_size": ROW_GROUP_ROWS}
+GEOPARQUET_OPTIONS = {"schema_version": "1.1.0", "write_covering_bbox": True}
 # what identifies one version of a file, by filesystem (S3, GCS/Azure, local, others, memory)
 _VERSION_KEYS = ("ETag", "etag", "mtime", "LastModified", "last_modified", "created")
 
@@ -130,11 +133,8 @@ class Storage:
         """Write ``frame`` atomically; a GeoDataFrame becomes GeoParquet 1.1 with the CRS and a
         ``bbox`` covering column of its primary geometry (readers filter on it without decoding WKB)."""
         buffer = io.BytesIO()
-        if isinstance(frame, gpd.GeoDataFrame):
-            frame.to_parquet(buffer, index=False, schema_version="1.1.0", write_covering_bbox=True,
-                             compression="zstd", row_group_size=ROW_GROUP_ROWS)
-        else:
-            frame.to_parquet(buffer, index=False, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+        geo = GEOPARQUET_OPTIONS if isinstance(frame, gpd.GeoDataFrame) else {}
+        frame.to_parquet(buffer, index=False, **geo, **PARQUET_OPTIONS)
         return self.write_bytes(rel, buffer.getvalue())
 
     def write_parquet_parts(self, frame: pd.DataFrame, parts: Mapping[str, Sequence[int]]) -> list[str]:
@@ -145,8 +145,7 @@ class Storage:
         its own rows."""
         if isinstance(frame, gpd.GeoDataFrame):
             buffer = io.BytesIO()  # the GeoParquet 1.1 schema and metadata as geopandas writes them
-            frame.to_parquet(buffer, index=False, schema_version="1.1.0", write_covering_bbox=True,
-                             compression="none")
+            frame.to_parquet(buffer, index=False, **GEOPARQUET_OPTIONS, compression="none")
             table = pq.read_table(io.BytesIO(buffer.getvalue()))
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -157,7 +156,7 @@ class Storage:
             if isinstance(frame, gpd.GeoDataFrame):
                 part = part.replace_schema_metadata(geoparquet.part_metadata(table.schema.metadata, frame, positions))
             out = io.BytesIO()
-            pq.write_table(part, out, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            pq.write_table(part, out, **PARQUET_OPTIONS)
             written.append(self.write_bytes(rel, out.getvalue()))
         return written
 
@@ -212,4 +211,3 @@ def save_with(store: Storage, save, rel: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         local = save(Path(tmp) / Path(rel).name)
         return store.put_file(local, rel)
-

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
+from dagster import RunRequest, SensorEvaluationContext, SensorResult
 
 from cm_assets.carbonmapper.errors import SceneNotPublished
 from cm_assets.defs.give_up import DEFERRED, past_give_up
-from cm_assets.defs.api_watch.runs import REFRESH_JOB, refresh_request
+from cm_assets.defs.api_watch.runs import api_sensor, refresh_request
 from cm_assets.defs.api_watch.settings import DEFERRED_INTERVAL_SECONDS
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.storage import layout
@@ -80,14 +80,12 @@ def deferred_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: str 
     return requests[:settings.max_runs_per_tick], cursor
 
 
-@sensor(
-    name="deferred_scene_sensor",
-    job_name=REFRESH_JOB,
-    minimum_interval_seconds=DEFERRED_INTERVAL_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Every 6 hours: re-runs the days whose deferred L2B scenes are now published (at most "
-                "the freshness resource's max_scene_checks_per_tick scenes checked per tick); days older "
-                "than its give_up_days (default 90) get a last run that marks the missing scenes gave_up.",
+@api_sensor(
+    "deferred_scene_sensor",
+    "Every 6 hours: re-runs the days whose deferred L2B scenes are now published (at most "
+    "the freshness resource's max_scene_checks_per_tick scenes checked per tick); days older "
+    "than its give_up_days (default 90) get a last run that marks the missing scenes gave_up.",
+    interval_seconds=DEFERRED_INTERVAL_SECONDS,
 )
 def deferred_scene_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
                           storage: StorageResource, freshness: FreshnessResource) -> SensorResult:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
+from dagster import RunRequest, SensorEvaluationContext, SensorResult
 
 from cm_assets.defs.api_watch.cursor import TimeCursor, plan_tick
 from cm_assets.defs.api_watch.events import fetch_payloads, is_valid_partition, start_cursor, to_event
-from cm_assets.defs.api_watch.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.api_watch.settings import SENSOR_INTERVAL_SECONDS
+from cm_assets.defs.api_watch.runs import api_sensor, refresh_request
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource
 
 if TYPE_CHECKING:
@@ -30,15 +29,12 @@ def new_plumes_tick(client: CarbonMapperClient, raw_cursor: str | None, settings
     return requests, plan.cursor, sum(len(ids) for ids in plan.batches.values())
 
 
-@sensor(
-    name="new_plume_sensor",
-    job_name=REFRESH_JOB,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Polls the catalog by publication time and re-materializes exactly the observation "
-                "days that gained plumes (late publications land in old days). The first tick takes "
-                "the freshness resource's lookback_days (default 3) days before the newest publication; "
-                "at most max_runs_per_tick days and max_plumes_per_tick plumes per tick.",
+@api_sensor(
+    "new_plume_sensor",
+    "Polls the catalog by publication time and re-materializes exactly the observation "
+    "days that gained plumes (late publications land in old days). The first tick takes "
+    "the freshness resource's lookback_days (default 3) days before the newest publication; "
+    "at most max_runs_per_tick days and max_plumes_per_tick plumes per tick."
 )
 def new_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
                      freshness: FreshnessResource) -> SensorResult:

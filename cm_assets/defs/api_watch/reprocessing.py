@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
+from dagster import RunRequest, SensorEvaluationContext, SensorResult
 
 from cm_assets.defs.api_watch.cursor import Event, TimeCursor, plan_tick
 from cm_assets.defs.api_watch.events import fetch_payloads, is_valid_partition, start_cursor, to_event
 from cm_assets.defs.api_watch.history import append_history
-from cm_assets.defs.api_watch.runs import REFRESH_JOB, refresh_request
-from cm_assets.defs.api_watch.settings import SENSOR_INTERVAL_SECONDS
+from cm_assets.defs.api_watch.runs import api_sensor, refresh_request
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
@@ -96,15 +95,12 @@ def reprocessing_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: 
     return requests, plan.cursor, added
 
 
-@sensor(
-    name="reprocessed_plume_sensor",
-    job_name=REFRESH_JOB,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Polls the catalog by modification time, compares emission_version and emission_auto "
-                "with the stored day, appends the previous values to history/plume_versions.parquet "
-                "(view plume_history) and re-materializes the changed days (at most the freshness "
-                "resource's max_runs_per_tick per tick).",
+@api_sensor(
+    "reprocessed_plume_sensor",
+    "Polls the catalog by modification time, compares emission_version and emission_auto "
+    "with the stored day, appends the previous values to history/plume_versions.parquet "
+    "(view plume_history) and re-materializes the changed days (at most the freshness "
+    "resource's max_runs_per_tick per tick)."
 )
 def reprocessed_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
                              storage: StorageResource, freshness: FreshnessResource) -> SensorResult:

@@ -7,13 +7,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from dagster import RunRequest
+from dagster import DefaultSensorStatus, RunRequest, sensor
 
+from cm_assets.defs.api_watch.settings import SENSOR_INTERVAL_SECONDS
 from cm_assets.defs.execution import IN_PROCESS, TRIGGER_TAG, day_run_config
 
-__all__ = ["IN_PROCESS", "REFRESH_JOB", "TRIGGER_TAG", "day_run_config", "refresh_request"]
+__all__ = ["IN_PROCESS", "REFRESH_JOB", "TRIGGER_TAG", "api_sensor", "day_run_config", "refresh_request"]
 
 REFRESH_JOB = "refresh_days"
+
+
+def api_sensor(name: str, description: str, interval_seconds: int = SENSOR_INTERVAL_SECONDS):
+    """The decorator of a sensor watching the API: it requests :data:`REFRESH_JOB` runs and is on
+    from the start."""
+    return sensor(name=name, job_name=REFRESH_JOB, minimum_interval_seconds=interval_seconds,
+                  default_status=DefaultSensorStatus.RUNNING, description=description)
 
 
 def digest(ids: Iterable[str]) -> str:

@@ -105,10 +105,11 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
                                                   if len(bad[day])})
             shown = pd.DataFrame(catalog[PREVIEW])
             for day in chunk:
-                day_conflicts = conflicting_duplicates(malformed.iloc[bad[day]]) if len(bad[day]) else 0
                 if len(bad[day]):
+                    day_conflicts = conflicting_duplicates(malformed.iloc[bad[day]])
                     context.log.warning(f"{day}: {len(bad[day])} malformed record(s) quarantined")
                 else:
+                    day_conflicts = 0
                     store.remove(layout.quarantine_day(day))
                 conflicting += day_conflicts
                 context.add_asset_metadata(
