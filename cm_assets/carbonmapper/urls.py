@@ -62,21 +62,37 @@ class AssetUrl:
         return f"{self.base}/{self.ref.path}" + (f"?{self.query}" if self.query else "")
 
 
+def _plain_http(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL that urlsplit would split as plainly as ``str`` methods do
+    (no characters it strips or rewrites, no IPv6 brackets it validates)."""
+    return (url.startswith(("https://", "http://")) and url.isprintable() and " " not in url
+            and "[" not in url and "]" not in url)
+
+
+def _origin_path_query(url: str) -> tuple[str, str, str]:
+    """``scheme://netloc``, path and query of ``url``, as urlsplit gives them (by ``str`` methods,
+    ~5× faster, for plain http(s) URLs; ``origin`` is "" without a scheme)."""
+    if _plain_http(url):
+        rest, _, query = url.split("#", 1)[0].partition("?")
+        slash = rest.find("/", rest.index("//") + 2)
+        return (rest, "", query) if slash < 0 else (rest[:slash], rest[slash:], query)
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""), parts.path, parts.query
+
+
 def parse_asset_url(url: str) -> AssetUrl | None:
     """Split a URL following the asset grammar; None when it does not."""
-    parts = urlsplit(url)
-    segments = parts.path.split("/")
+    origin, path, query = _origin_path_query(url)
+    segments = path.rsplit("/", 6)
     if len(segments) < 7:
         return None
-    collection, year, month, day, item, filename = segments[-6:]
+    base_path, collection, year, month, day, item, filename = segments
     match = _FILE.match(filename)
     if not match or match["item"] != item or match["collection"] != collection:
         return None
     if f"{year}{month}{day}" != item[3:11]:
         return None
-    base_path = "/".join(segments[:-6])
-    base = f"{parts.scheme}://{parts.netloc}{base_path}" if parts.scheme else base_path
-    return AssetUrl(base, AssetRef(collection, item, match["key"]), parts.query)
+    return AssetUrl(origin + base_path, AssetRef(collection, item, match["key"]), query)
 
 
 class AssetUrls:
@@ -118,7 +134,7 @@ def strip_signature(url: object) -> str | None:
     if not url:
         return None
     text = str(url)
-    if text.startswith(("https://", "http://")) and text.isprintable() and " " not in text:
+    if _plain_http(text):
         return text.split("#", 1)[0].split("?", 1)[0]  # what urlsplit/urlunsplit give, ~10× faster
     parts = urlsplit(text)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -14,16 +15,29 @@ from cm_assets.sql.schema import TABLES
 PREVIEW_ROWS = 10
 
 
+class Preview:
+    """The ``columns`` of ``frame`` read out once, from which the markdown preview of any of its
+    rows is cut without pandas indexing (a backfill previews thousands of days of one frame)."""
+
+    def __init__(self, frame: pd.DataFrame, columns: list[str]) -> None:
+        self.columns = [c for c in columns if c in frame]
+        self.values = {name: frame[name].tolist() for name in self.columns}
+
+    def markdown(self, rows: Sequence[int], limit: int = PREVIEW_ROWS) -> str:
+        """Rows ``rows`` (positions; the first ``limit``) as a markdown table."""
+        shown = rows[:limit]
+        if not len(shown):
+            return "_no rows_"
+        header = "| " + " | ".join(self.columns) + " |"
+        rule = "|" + "---|" * len(self.columns)
+        body = ["| " + " | ".join(_short(self.values[name][i]) for name in self.columns) + " |" for i in shown]
+        return "\n".join([header, rule, *body])
+
+
 def preview_markdown(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) -> str:
     """The head of ``frame`` as a markdown table (selected columns, geometry as WKT prefix)."""
-    if frame.empty:
-        return "_no rows_"
-    head = frame[[c for c in columns if c in frame]].head(rows)
-    values = [[_short(v) for v in head[name].tolist()] for name in head.columns]
-    header = "| " + " | ".join(head.columns) + " |"
-    rule = "|" + "---|" * len(head.columns)
-    body = ["| " + " | ".join(row) + " |" for row in zip(*values)]
-    return "\n".join([header, rule, *body])
+    head = frame.head(rows)
+    return Preview(head, columns).markdown(range(len(head)), rows)
 
 
 def _short(value: Any) -> str:

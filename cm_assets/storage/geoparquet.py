@@ -81,18 +81,29 @@ def _geometry_types(geoms: np.ndarray) -> list[str]:
                    for kind, z in zip(shapely.get_type_id(present), shapely.has_z(present))})
 
 
-def part_metadata(metadata: dict[bytes, bytes], frame: gpd.GeoDataFrame,
-                  positions: np.ndarray) -> dict[bytes, bytes]:
-    """The schema metadata of a part of ``frame``: its ``geo`` bbox and geometry types are those of
-    the part's rows (no bbox when it has no geometry, as geopandas writes an empty frame)."""
-    geo = json.loads(metadata[b"geo"])
-    for column, spec in geo["columns"].items():
-        geoms = np.asarray(frame[column].values)[positions]
-        spec["geometry_types"] = _geometry_types(geoms)
-        bounds = shapely.bounds(geoms)
-        if len(geoms) and not np.isnan(bounds).all():
-            spec["bbox"] = [float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
-                            float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))]
-        else:
-            spec.pop("bbox", None)
-    return {**metadata, b"geo": json.dumps(geo).encode()}
+class PartMetadata:
+    """The schema metadata of parts of ``frame`` (whose whole table carries ``metadata``): a part's
+    ``geo`` bbox and geometry types are those of its own rows (no bbox when it has no geometry, as
+    geopandas writes an empty frame). The frame's geometries and their bounds are read once, not
+    per part (a backfill writes thousands of parts of one frame)."""
+
+    def __init__(self, metadata: dict[bytes, bytes], frame: gpd.GeoDataFrame) -> None:
+        self.metadata = metadata
+        self.geo = json.loads(metadata[b"geo"])
+        self.geoms = {column: np.asarray(frame[column].values) for column in self.geo["columns"]}
+        self.bounds = {column: shapely.bounds(geoms) for column, geoms in self.geoms.items()}
+
+    def of(self, positions: np.ndarray) -> dict[bytes, bytes]:
+        """The metadata of the part made of rows ``positions``."""
+        columns = {}
+        for column, spec in self.geo["columns"].items():
+            spec = dict(spec)
+            geoms, bounds = self.geoms[column][positions], self.bounds[column][positions]
+            spec["geometry_types"] = _geometry_types(geoms)
+            if len(geoms) and not np.isnan(bounds).all():
+                spec["bbox"] = [float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
+                                float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))]
+            else:
+                spec.pop("bbox", None)
+            columns[column] = spec
+        return {**self.metadata, b"geo": json.dumps({**self.geo, "columns": columns}).encode()}

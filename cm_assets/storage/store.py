@@ -143,18 +143,20 @@ class Storage:
         converted to Arrow once, not per file (a day's file of a backfill costs ~5 ms instead of
         ~25 ms); each GeoParquet file's ``geo`` metadata carries the bbox and geometry types of
         its own rows."""
+        part_metadata = None
         if isinstance(frame, gpd.GeoDataFrame):
             buffer = io.BytesIO()  # the GeoParquet 1.1 schema and metadata as geopandas writes them
             frame.to_parquet(buffer, index=False, **GEOPARQUET_OPTIONS, compression="none")
             table = pq.read_table(io.BytesIO(buffer.getvalue()))
+            part_metadata = geoparquet.PartMetadata(table.schema.metadata, frame)
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
         written = []
         for rel, rows in parts.items():
             positions = np.asarray(rows, dtype=np.int64)
             part = table.take(positions)
-            if isinstance(frame, gpd.GeoDataFrame):
-                part = part.replace_schema_metadata(geoparquet.part_metadata(table.schema.metadata, frame, positions))
+            if part_metadata is not None:
+                part = part.replace_schema_metadata(part_metadata.of(positions))
             out = io.BytesIO()
             pq.write_table(part, out, **PARQUET_OPTIONS)
             written.append(self.write_bytes(rel, out.getvalue()))

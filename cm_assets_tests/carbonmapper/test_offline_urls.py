@@ -153,3 +153,58 @@ def test_strip_signature_equals_urlsplit_without_query_and_fragment(url):
 
     parts = urlsplit(url)
     assert strip_signature(url) == urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+
+def _parse_by_urlsplit(url: str):
+    """The asset grammar read through urlsplit: what parse_asset_url's faster split must equal."""
+    import re
+    from urllib.parse import urlsplit
+
+    from cm_assets.carbonmapper.urls import AssetRef, AssetUrl
+
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    if len(segments) < 7:
+        return None
+    collection, year, month, day, item, filename = segments[-6:]
+    match = re.match(r"^(?P<item>.+?)_(?P<collection>l\d[a-z0-9-]*?)_(?P<key>[A-Za-z0-9][\w.-]*)$", filename)
+    if not match or match["item"] != item or match["collection"] != collection or f"{year}{month}{day}" != item[3:11]:
+        return None
+    base_path = "/".join(segments[:-6])
+    base = f"{parts.scheme}://{parts.netloc}{base_path}" if parts.scheme else base_path
+    return AssetUrl(base, AssetRef(collection, item, match["key"]), parts.query)
+
+
+_ASSET = f"l3a-vis-ch4-mfa-v3d/2026/06/23/{PID}/{PID}_l3a-vis-ch4-mfa-v3d_plume.tif"
+
+
+@pytest.mark.parametrize("url", [
+    cdn("l3a-vis-ch4-mfa-v3d", "plume.tif"), f"{PROXY}/{_ASSET}", f"https://h/{_ASSET}",
+    f"https://h/{_ASSET}?x=1#frag", f"https://h/{_ASSET}#frag?x=1", f"https://h:8443/a/b/{_ASSET}?",
+    f"https://u:p@h/{_ASSET}?y", f"HTTPS://H/{_ASSET}?y", f" https://h/{_ASSET}?y", f"https://h/{_ASSET}\t",
+    f"https://h/{_ASSET}".replace("/06/", "/6/"), f"s3://bucket/{_ASSET}?versionId=3", f"/{_ASSET}", _ASSET,
+    f"https://[::1]/{_ASSET}", "https://h", "https://h?x=/a/b/c/d/e/f/g", f"https://h//{_ASSET}", f"file:///{_ASSET}",
+])
+def test_parse_asset_url_equals_the_urlsplit_reading(url):
+    assert parse_asset_url(url) == _parse_by_urlsplit(url)
+
+
+def test_parse_asset_url_equals_the_urlsplit_reading_on_random_urls():
+    import random
+
+    rng = random.Random(7)
+    pieces = ["https://", "http://", "s3://", "/", "//", "h", "h:80", "u@h", "?", "#", "&", "=", "%20", " ", "\t",
+              "[", ":", _ASSET, f"{PID}_l3a-vis-ch4-mfa-v3d_plume.tif", "l3a-vis-ch4-mfa-v3d", "2026", "06", "23", PID]
+    parsed = 0
+    for _ in range(20_000):
+        url = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 9)))
+        try:
+            expected = _parse_by_urlsplit(url)
+        except ValueError:  # urlsplit refuses the netloc (a lone IPv6 bracket): so must parse_asset_url
+            with pytest.raises(ValueError):
+                parse_asset_url(url)
+            continue
+        assert parse_asset_url(url) == expected, url
+        parsed += expected is not None
+    assert parsed > 100

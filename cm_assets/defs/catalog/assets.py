@@ -18,7 +18,7 @@ from cm_assets.defs import checks
 from cm_assets.defs.catalog.build import build_catalog_days, conflicting_duplicates, day_positions
 from cm_assets.defs.catalog.drift import DriftObserver, drift_check_specs
 from cm_assets.defs.day_records import prefetched_payloads
-from cm_assets.defs.metadata import PREVIEW_ROWS, preview_markdown, table_schema
+from cm_assets.defs.metadata import Preview, table_schema
 from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.storage import layout
@@ -56,19 +56,19 @@ def catalog_checks(frame: pd.DataFrame, store: Storage, conflicting: int = 0,
     ]
 
 
-def catalog_metadata(shown: pd.DataFrame, rows: np.ndarray, quarantined: int, conflicting: int,
-                     path: str) -> dict:
-    """Metadata of one day's materialization, its ``rows`` of the run's catalog (``shown``: the
+def catalog_metadata(preview: Preview, rows: np.ndarray, quarantined: int, conflicting: int, path: str) -> dict:
+    """Metadata of one day's materialization, its ``rows`` of the run's catalog (``preview``: the
     :data:`PREVIEW` columns): row count, preview, quarantined records and file. Kept small: a
     backfill stores one event per day, and the column schema is the asset's definition metadata
     rather than repeated in every event."""
+    instruments = preview.values["instrument"]
     return {
         "dagster/row_count": MetadataValue.int(len(rows)),
-        "preview": MetadataValue.md(preview_markdown(shown.iloc[rows[:PREVIEW_ROWS]], PREVIEW)),
+        "preview": MetadataValue.md(preview.markdown(rows)),
         "quarantined": quarantined,
         "conflicting_duplicates": conflicting,
         "path": MetadataValue.path(path),
-        "by_instrument": MetadataValue.json(dict(Counter(shown["instrument"].to_numpy()[rows]).most_common())),
+        "by_instrument": MetadataValue.json(dict(Counter(instruments[i] for i in rows).most_common())),
     }
 
 
@@ -103,7 +103,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
             store.write_parquet_parts(catalog, {layout.catalog_day(day): rows[day] for day in chunk})
             store.write_parquet_parts(malformed, {layout.quarantine_day(day): bad[day] for day in chunk
                                                   if len(bad[day])})
-            shown = pd.DataFrame(catalog[PREVIEW])
+            preview = Preview(catalog, PREVIEW)
             for day in chunk:
                 if len(bad[day]):
                     day_conflicts = conflicting_duplicates(malformed.iloc[bad[day]])
@@ -113,7 +113,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
                     store.remove(layout.quarantine_day(day))
                 conflicting += day_conflicts
                 context.add_asset_metadata(
-                    catalog_metadata(shown, rows[day], len(bad[day]), day_conflicts,
+                    catalog_metadata(preview, rows[day], len(bad[day]), day_conflicts,
                                      store.uri(layout.catalog_day(day))), partition_key=day)
             # only what the checks read is kept until the end (a backfill of years: every chunk)
             columns &= set(catalog.columns)

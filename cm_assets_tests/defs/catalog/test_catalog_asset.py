@@ -87,6 +87,8 @@ def test_a_run_of_many_days_writes_each_day_its_own_file_metadata_and_quarantine
         assert sorted(rows["plume_id"]) == expected and set(rows["observation_day"]) <= {day}
         assert metadata[day]["dagster/row_count"] == len(rows)
         assert metadata[day]["by_instrument"] == rows["instrument"].value_counts().to_dict()
+        previewed = [line.split(" | ")[0].lstrip("| ") for line in metadata[day]["preview"].splitlines()[2:]]
+        assert previewed == list(rows["plume_id"][:10])  # the day's own first rows
         assert metadata[day]["quarantined"] == (1 if day == bad_day else 0)
         assert store.exists(layout.quarantine_day(day)) == (day == bad_day)
         geo = json.loads(pq.read_schema(store.uri(layout.catalog_day(day))).metadata[b"geo"])
