@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from cm_assets.sql.ingest import has_current_layout
 from cm_assets.sql.lake import WRITER_LOCK_KEY, Lake, connect_lake
-from cm_assets.sql.refresh import LAYOUT, WRITER_MEMORY, Refresh, update
+from cm_assets.sql.refresh import LAYOUT, Refresh, ingest_settings, update
 from cm_assets.sql.snapshot import WarehouseBusy
 from cm_assets.sql.views import row_counts
 from cm_assets.storage.store import Storage
@@ -54,7 +54,7 @@ def refresh_lake(lake: Lake, storage: Storage, log: Callable[[str], None] | None
     with writer_lock(lake, log=log):
         con = connect_lake(lake, read_only=False)
         try:
-            con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+            ingest_settings(con)
             if not storage.is_local and urlsplit(storage.root).scheme != "s3":
                 con.register_filesystem(storage.fs)  # s3:// is read by httpfs with the lake's secret
             rebuilt = not has_current_layout(con, LAYOUT)

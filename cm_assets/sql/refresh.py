@@ -55,9 +55,19 @@ def update(con, storage: Storage, rebuild: bool, indexes: bool = True) -> dict[s
 WRITER_MEMORY = "256MB"
 
 
+def ingest_settings(con) -> None:
+    """Settings of a connection that ingests the tables' files: bounded memory (above) and no
+    external file cache. The writer reads each file once, so DuckDB's cache of their blocks only
+    cost: a full-world rebuild (3,773 files) read them in 5-6 s instead of 8-9 s, and closing
+    the connection took 0.2 s instead of 3 s (releasing every cached block probed the file
+    system once)."""
+    con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+    con.execute("SET enable_external_file_cache = false")
+
+
 def _writer(draft: Path):
     con = connect(draft)
-    con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+    ingest_settings(con)
     con.execute("SET preserve_insertion_order = false")
     # the draft is private until published: its commit checkpoints straight into the file
     # instead of writing (and syncing) a write-ahead log first and checkpointing after

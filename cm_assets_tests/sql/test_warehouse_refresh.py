@@ -286,3 +286,14 @@ def test_rows_filed_under_another_day_are_refused_and_nothing_is_published(tmp_p
     with pytest.raises(ValueError, match="day=2026-10-03.parquet holds a row of observation_day '2026-10-02'"):
         refresh_warehouse(database, store)
     assert plumes_by_day(database) == {"2026-10-01": 2}
+
+
+def test_the_writer_reads_files_without_keeping_them_in_duckdbs_file_cache(tmp_path):
+    from cm_assets.sql.refresh import _writer
+
+    con = _writer(tmp_path / "draft.duckdb")
+    try:  # each file is read once: caching its blocks cost a full-world rebuild seconds (see ingest_settings)
+        assert con.execute("SELECT current_setting('enable_external_file_cache')").fetchone() == (False,)
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("244.1 MiB")
+    finally:
+        con.close()
