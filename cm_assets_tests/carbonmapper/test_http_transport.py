@@ -169,3 +169,21 @@ def test_truncated_bodies_and_random_5xx_are_retried(replica_factory, client: Ca
         assert products.mask.values.shape[0] == 4 and products.outline.is_valid
     stats = admin(flaky, "GET", "/stats")["classes"]
     assert any(code.startswith("5") for cls in stats.values() for code in cls["status"])
+
+
+def test_json_bodies_decode_as_json_loads_does_and_a_non_json_body_is_a_clear_error():
+    import json
+
+    body = ('{"plume_id": "tan20260623t124240c80s4001-A", "n": 12345678901234567890, "x": -0.1e-7, '
+            '"nan": NaN, "inf": -Infinity, "s": "caf\\u00e9 \\ud83d\\ude00 \u00e9", "a": [1, 2.5, null, true], '
+            '"nested": {"k": {"k": []}}, "dup": 1, "dup": 2}').encode()
+    with recording_server() as api:
+        api.files["/api/v1/ok"] = body
+        api.files["/api/v1/broken"] = b'{"results": [1, 2'
+        with CarbonMapperClient(api.url + "/api/v1", token="tok") as c:
+            decoded = c.transport.get_json("/ok")
+            with pytest.raises(ApiError, match="body is not JSON"):
+                c.transport.get_json("/broken")
+    expected = json.loads(body)
+    assert math.isnan(decoded.pop("nan")) and math.isnan(expected.pop("nan"))
+    assert decoded == expected and type(decoded["n"]) is int
