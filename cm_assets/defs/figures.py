@@ -3,10 +3,9 @@
 Rendering a picture is CPU (the Pillow canvas of ``cm_assets.reports.plots``) and mostly holds
 the GIL. With ``workers > 0`` each figure is handed to a pool of worker processes
 (``spawn``: safe next to threads; shared by the whole run process) — only worth it where cores are
-free and pictures are many. ``workers=0`` (the default) draws on the calling thread: on a machine
-whose cores are already busy, extra processes only add their start-up (≈ 8–17 s importing the
-stack) and compete for the same cores (measured: ``bench/graph_bench.py --figures-ab``, see
-docs/pipeline.md). Either way the PNG is written by :func:`write_figures` when the day's table is
+free and pictures are many. ``workers=0`` (the default) draws on the calling thread: on 2 cores,
+2 workers gained nothing on a 10-day run (their ~2 s start-up) and 9 % on a 30-day one (see
+docs/pipeline.md, Figures). Either way the PNG is written by :func:`write_figures` when the day's table is
 assembled.
 """
 
