@@ -12,7 +12,7 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, PrivateAttr
 
 from cm_assets.carbonmapper.budget import ENV_REQUESTS, ENV_STORE, ENV_WINDOW, BudgetSpec, parse_budget
-from cm_assets.carbonmapper.ratelimit import RatePolicy
+from cm_assets.carbonmapper.ratelimit import RateLimiter, RatePolicy
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 
@@ -56,6 +56,9 @@ class CarbonMapperResource(ConfigurableResource):
     #: The access token of this resource's e-mail + password login, shared by every client it makes
     #: (in a run: every asset's), so a run logs in once, not once per asset.
     _token: str | None = PrivateAttr(default=None)
+    #: The pacing of the last client this resource object made (in a run: the previous asset's),
+    #: with the id of that object.
+    _last_limiter: tuple[int, RateLimiter] | None = PrivateAttr(default=None)
     _token_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
@@ -107,16 +110,31 @@ class CarbonMapperResource(ConfigurableResource):
         env = os.environ
         token, email, password = (env.get(name) or None
                                   for name in (self.token_env, self.email_env, self.password_env))
-        rate = RatePolicy(start=self.rate_start, max_rate=self.rate_max)
+        rate = RatePolicy(start=self._start_rate(), max_rate=self.rate_max)
         budget = self.budget()
         if not token and email and password:
             token = self._login_once(email, password, rate, budget)
         if token or email or password:
-            return CarbonMapperClient(self.api_url, token=token, email=email, password=password, rate=rate,
-                                      budget=budget)
-        explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
-        return CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate,
-                                  budget=budget)
+            client = CarbonMapperClient(self.api_url, token=token, email=email, password=password, rate=rate,
+                                        budget=budget)
+        else:
+            explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
+            client = CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate,
+                                        budget=budget)
+        self._last_limiter = (id(self), client.transport.limiter)
+        return client
+
+    def _start_rate(self) -> float | None:
+        """Where a new client's pacing starts: the rate the run's previous client had reached, else
+        ``rate_start``. Each asset of a run opens its own client, but the rate limit is the
+        account's: what one step learned (up after successes, down after 429s) carries to the next
+        instead of every step starting over at ``rate_start`` (Dagster gives every run its own
+        copy of the resource, and a copy ignores what it inherited: nothing carries from one run to
+        another)."""
+        maker, last = self._last_limiter or (None, None)
+        if self.rate_start is None or maker != id(self) or last is None or last.rate is None:
+            return self.rate_start
+        return last.rate
 
     def _login_once(self, email: str, password: str, rate: RatePolicy,
                     budget: BudgetSpec | None) -> str | None:
