@@ -56,9 +56,8 @@ class CarbonMapperResource(ConfigurableResource):
     #: The access token of this resource's e-mail + password login, shared by every client it makes
     #: (in a run: every asset's), so a run logs in once, not once per asset.
     _token: str | None = PrivateAttr(default=None)
-    #: The pacing of the last client this resource object made (in a run: the previous asset's),
-    #: with the id of that object.
-    _last_limiter: tuple[int, RateLimiter] | None = PrivateAttr(default=None)
+    #: The pacing of the last client this resource made (in a run: the previous asset's).
+    _last_limiter: RateLimiter | None = PrivateAttr(default=None)
     _token_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
@@ -121,18 +120,17 @@ class CarbonMapperResource(ConfigurableResource):
             explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
             client = CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate,
                                         budget=budget)
-        self._last_limiter = (id(self), client.transport.limiter)
+        self._last_limiter = client.transport.limiter
         return client
 
     def _start_rate(self) -> float | None:
         """Where a new client's pacing starts: the rate the run's previous client had reached, else
         ``rate_start``. Each asset of a run opens its own client, but the rate limit is the
         account's: what one step learned (up after successes, down after 429s) carries to the next
-        instead of every step starting over at ``rate_start`` (Dagster gives every run its own
-        copy of the resource, and a copy ignores what it inherited: nothing carries from one run to
-        another)."""
-        maker, last = self._last_limiter or (None, None)
-        if self.rate_start is None or maker != id(self) or last is None or last.rate is None:
+        instead of every step starting over at ``rate_start``. Dagster builds the resource afresh
+        for every run, so nothing carries from one run to another."""
+        last = self._last_limiter
+        if self.rate_start is None or last is None or last.rate is None:
             return self.rate_start
         return last.rate
 
