@@ -29,6 +29,27 @@ def test_to_cog_roundtrip(tmp_path):
         assert ds.crs.to_epsg() == 32613
 
 
+
+def _cog_bytes(values: np.ndarray, path, **options) -> bytes:
+    profile = {"driver": "COG", "width": values.shape[2], "height": values.shape[1], "count": values.shape[0],
+               "dtype": values.dtype.name, "crs": rasterio.crs.CRS.from_epsg(32613), "transform": TRANSFORM,
+               "nodata": -9999.0, "compress": "DEFLATE", **options}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values)
+    return path.read_bytes()
+
+
+def test_to_cog_skips_the_overview_pass_only_where_there_are_none_to_make(tmp_path):
+    rng = np.random.default_rng(3)
+    small = rng.random((1, 190, 188), dtype="float32")
+    written = GeoArray(small, TRANSFORM, rasterio.crs.CRS.from_epsg(32613), -9999.0).to_cog(tmp_path / "s.tif")
+    assert written.read_bytes() == _cog_bytes(small, tmp_path / "driver-default.tif")  # the same file
+    large = rng.random((1, 1200, 900), dtype="float32")
+    path = GeoArray(large, TRANSFORM, rasterio.crs.CRS.from_epsg(32613), -9999.0).to_cog(tmp_path / "l.tif")
+    with rasterio.open(path) as ds:
+        assert ds.overviews(1) == [2, 4] and ds.block_shapes[0] == (512, 512)
+        np.testing.assert_array_equal(ds.read(), large)
+
 def test_window_rounds_out_pads_and_clips(tmp_path):
     path = GeoArray(np.zeros((1, 100, 100), "float32"), TRANSFORM,
                     rasterio.crs.CRS.from_epsg(32613)).to_cog(tmp_path / "w.tif")
