@@ -34,6 +34,7 @@ import requests
 from dagster import AssetKey, DagsterInstance
 
 from cm_assets.definitions import build_definitions
+from cm_assets.defs.figures import shutdown_pools
 from cm_assets.defs.partitions import OBSERVATION_START
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.storage.layout import catalog_day
@@ -238,7 +239,7 @@ def profile_reader(database: Path, query: str = QUERIES["count plumes"]) -> dict
 
 
 def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool,
-                figure_workers: int) -> tuple[float, bool]:
+                figure_workers: int | None) -> tuple[float, bool]:
     defs = build_definitions(*_resources(replica, root))
     config = {"config": {"plots": plots, "figure_workers": figure_workers}}
     run_config = {"ops": {name: config for name in ("plume_products", "scene_crops", "source_stats")},
@@ -246,10 +247,12 @@ def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plot
     started = time.perf_counter()
     result = defs.resolve_job_def("refresh_all").execute_in_process(
         run_config=run_config, tags=range_tags(first, last), instance=DagsterInstance.ephemeral())
-    return time.perf_counter() - started, result.success
+    wall = time.perf_counter() - started
+    shutdown_pools()  # as in a new run process, the next run starts its own figure workers
+    return wall, result.success
 
 
-def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, figure_workers: int,
+def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, figure_workers: int | None,
                      replica_cls=ReplicaProcess) -> dict:
     """refresh_all over ``first``..``last`` with figures on (A) and off (B), alternating, each run
     into a fresh directory, after one warm-up run that fills the replica's raster cache."""
@@ -321,12 +324,16 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "
             "database_bytes": database.stat().st_size, "latencies": latencies, "instance": instance}
 
 
+def _workers(figure_workers: int | None) -> str:
+    return "auto" if figure_workers is None else str(figure_workers)
+
+
 def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str:
     lines = ["| measurement | value |", "|---|---|"]
     if ab:
         on, off = (statistics.median(ab["walls"][k]) for k in ("figures", "no figures"))
         runs = ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(ab["walls"]["figures"], ab["walls"]["no figures"]))
-        lines += [f"| refresh_all {ab['window']}, figures on (figure_workers={ab['figure_workers']}) / off "
+        lines += [f"| refresh_all {ab['window']}, figures on (figure_workers={_workers(ab['figure_workers'])}) / off "
                   f"(A B pairs: {runs} s) "
                   f"| median {on:.1f} s / {off:.1f} s: figures cost {100 * (on / off - 1):+.0f} % |"]
     if graph:
@@ -380,8 +387,9 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--last", help="last day of the --figures-ab window")
     parser.add_argument("--figures-ab", type=int, default=0, metavar="PAIRS",
                         help="A/B pairs of the window with figures on and off")
-    parser.add_argument("--figure-workers", type=int, default=0,
-                        help="figure_workers of the runs with figures (0: drawn on the fetching threads)")
+    parser.add_argument("--figure-workers", type=lambda v: None if v == "auto" else int(v), default=None,
+                        help="figure_workers of the runs with figures (0: drawn on the fetching threads; "
+                             "default auto: the assets' default, by the run's size)")
     parser.add_argument("--skip-graph", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--instance", choices=("ephemeral", "sqlite"), default="ephemeral",

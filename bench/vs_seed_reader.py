@@ -42,6 +42,7 @@ import requests
 from dagster import DagsterInstance
 
 from cm_assets.definitions import build_definitions
+from cm_assets.defs.figures import shutdown_pools
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.demo import range_tags
 from cm_assets.replica.process import ReplicaProcess
@@ -102,6 +103,12 @@ def _own_cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _cm_assets_cpu() -> float:
+    """This process and its finished children: the figure workers, once stopped (the seed's reader,
+    also a child, is counted before and after its own pass only)."""
+    return _own_cpu(resource.RUSAGE_SELF) + _own_cpu(resource.RUSAGE_CHILDREN)
+
+
 def run_seed(python: Path, replica: ReplicaProcess, first: str, last: str, home: Path) -> dict:
     """One sequential pass of the seed's reader; its result plus the requests it made."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARBONMAPPER_", "GDAL_", "CPL_"))}
@@ -128,13 +135,14 @@ def run_cm_assets(replica: ReplicaProcess, root: Path, first: str, last: str) ->
     os.environ.pop("CARBONMAPPER_TOKEN", None)
     defs = build_definitions(CarbonMapperResource(api_url=replica.api_url), StorageResource(root=str(root)))
     _reset(replica)
-    server, client = _server_cpu(replica), _own_cpu(resource.RUSAGE_SELF)
+    server, client = _server_cpu(replica), _cm_assets_cpu()
     started = time.perf_counter()
     result = defs.resolve_job_def("refresh_all").execute_in_process(
         tags=range_tags(first, last), instance=DagsterInstance.ephemeral(),
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
     wall = time.perf_counter() - started
-    cpu = {"server_cpu_s": _server_cpu(replica) - server, "client_cpu_s": _own_cpu(resource.RUSAGE_SELF) - client}
+    shutdown_pools()  # as in a new run process, the next run starts its own figure workers
+    cpu = {"server_cpu_s": _server_cpu(replica) - server, "client_cpu_s": _cm_assets_cpu() - client}
     _, ((plumes, ch4, crops, scenes, sources),) = run_query(
         root / "cm.duckdb",
         "SELECT (SELECT count(*) FROM plumes), (SELECT count(*) FROM plumes WHERE gas = 'CH4'), "

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from cm_assets.defs import figures
 from cm_assets.replica.process import ReplicaProcess
 from cm_assets_tests.helpers.replica import replica_process
 
@@ -29,6 +30,14 @@ def xdist_group(item: pytest.Item) -> str:
     if IN_PROCESS_REPLICA in getattr(item, "fixturenames", ()):
         return "in-process replica"
     return "/".join(parts)
+
+
+@pytest.fixture(autouse=True)
+def _pictures_counted_per_test() -> Iterator[None]:
+    """Each test's runs count their pictures afresh, as a new run process does: whether a picture is
+    drawn in the test's process or by figure workers never depends on the tests run before."""
+    yield
+    figures.shutdown_pools()
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,18 +1,21 @@
 """Figures rendered apart from the fetch that loaded their arrays, written with the day's table.
 
 Rendering a picture is CPU (the Pillow canvas of ``cm_assets.reports.plots``) and mostly holds
-the GIL. With ``workers > 0`` each figure is handed to a pool of worker processes
-(``spawn``: safe next to threads; shared by the whole run process) — only worth it where cores are
-free and pictures are many. ``workers=0`` (the default) draws on the calling thread: on 2 cores,
-2 workers gained nothing on a 10-day run (their ~2 s start-up) and 9 % on a 30-day one (see
-docs/pipeline.md, Figures). Either way the PNG is written by :func:`write_figures` when the day's table is
-assembled.
+the GIL. With ``workers > 0`` each figure is handed to a pool of worker processes (``spawn``:
+safe next to threads; shared by the whole run process); ``workers=0`` draws on the calling
+thread. ``workers=None`` (the default) decides by the run's size: a process's first
+:data:`AUTO_AFTER` pictures are drawn on the calling threads, later ones by
+:data:`AUTO_WORKERS` processes where there is a second core. Measured on 2 cores, A B A B, each
+run starting its own workers: over 10 days (74 pictures) 2 workers cost 5 % more (their start-up),
+over 30 days (337 pictures) they save 10 % (docs/pipeline.md, Figures). Either way the PNG is
+written by :func:`write_figures` when the day's table is assembled.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,11 +26,18 @@ from multiprocessing import get_context
 from cm_assets.carbonmapper.errors import describe
 from cm_assets.storage.store import Storage
 
-#: Worker processes rendering figures by default (0: on the calling thread).
-FIGURE_WORKERS = 0
+#: ``workers`` of the assets' configs by default: decided by the run's size (see the module doc).
+FIGURE_WORKERS: int | None = None
+#: Pictures a process draws on its own threads before handing the rest to worker processes.
+AUTO_AFTER = 80
+#: Worker processes of a run past :data:`AUTO_AFTER` pictures (none on a single core).
+AUTO_WORKERS = 2 if len(os.sched_getaffinity(0)) >= 2 else 0
+WORKERS_HELP = (f"Processes rendering the pictures: 0 on the fetching threads; unset: on them for the run's first "
+                f"{AUTO_AFTER} pictures, then in 2 worker processes (none on a single core).")
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
+_drawn = 0
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -47,8 +57,13 @@ def _discard(workers: int, pool: ProcessPoolExecutor) -> None:
 
 
 @atexit.register
-def _shutdown() -> None:
+def shutdown_pools() -> None:
+    """Stop this process's figure workers (they start again on the next figure); at exit, and
+    where one process runs many runs (benchmarks, tests) and each should count its own pictures
+    and pay for its own start-up."""
+    global _drawn
     with _lock:
+        _drawn = 0
         pools = list(_pools.values())
         _pools.clear()
     for pool in pools:
@@ -63,8 +78,18 @@ class PendingFigure:
     png: Future
 
 
-def render(rel: str, draw: Callable[..., bytes], *args, workers: int = FIGURE_WORKERS) -> PendingFigure:
-    """Start rendering ``draw(*args)`` (a picklable module-level function) for ``rel``."""
+def _auto_workers() -> int:
+    global _drawn
+    with _lock:
+        _drawn += 1
+        return AUTO_WORKERS if _drawn > AUTO_AFTER else 0
+
+
+def render(rel: str, draw: Callable[..., bytes], *args, workers: int | None = FIGURE_WORKERS) -> PendingFigure:
+    """Start rendering ``draw(*args)`` (a picklable module-level function) for ``rel`` on
+    ``workers`` processes (0: on this thread; None: by the run's size)."""
+    if workers is None:
+        workers = _auto_workers()
     if workers <= 0:
         done: Future = Future()
         try:

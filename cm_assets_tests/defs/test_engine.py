@@ -98,3 +98,19 @@ def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):  # a pr
     assert row["png"] is None and row["value"] == 3
     assert not (tmp_path / "plots" / "p.png").exists()
     assert "figure plots/p.png failed" in caplog.text
+
+
+def test_by_default_a_run_draws_its_first_pictures_itself_and_hands_the_rest_to_processes(tmp_path, monkeypatch):
+    figures.shutdown_pools()  # this process's count starts over, as in a new run process
+    monkeypatch.setattr(figures, "AUTO_AFTER", 2)
+    monkeypatch.setattr(figures, "AUTO_WORKERS", 1)
+    store = Storage(str(tmp_path))
+    rows = [{"plume_id": f"p{n}", "png": figures.render(f"plots/p{n}.png", plots.source_timeline, "s",
+                                                         _detections(), 180.0)} for n in range(4)]
+    assert [type(row["png"].png).__name__ for row in rows] == ["Future"] * 4
+    assert all(row["png"].png.done() for row in rows[:2]) and 1 in figures._pools  # the last two: a pool
+    written = figures.write_figures(rows, store)
+    assert [(tmp_path / "plots" / f"p{n}.png").read_bytes()[:4] for n in range(4)] == [b"\x89PNG"] * 4
+    assert all(row["png"] == store.uri(f"plots/{row['plume_id']}.png") for row in written)
+    figures.shutdown_pools()
+    assert figures._pools == {} and figures._auto_workers() == 0  # counted afresh: drawn here again

@@ -40,8 +40,7 @@ PREVIEW = ["plume_id", "mask_pixels", "max_enhancement", "outline_area_m2", "emi
 class ProductsConfig(Config):
     workers: int = Field(default=8, description="Plumes fetched concurrently, across all days of the run.")
     plots: bool = Field(default=True, description="Render each plume's four-panel quick-look PNG.")
-    figure_workers: int = Field(default=figures.FIGURE_WORKERS,
-                                description="Processes rendering the pictures (0: on the fetching threads).")
+    figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
 
 def _load_raster(path: str) -> GeoArray:
@@ -55,7 +54,7 @@ def _load_outline(path: str):
 
 
 def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: bool,
-              figure_workers: int = figures.FIGURE_WORKERS) -> dict:
+              figure_workers: int | None = figures.FIGURE_WORKERS) -> dict:
     """Store one plume's seven products unchanged and measure them; a missing asset is listed.
     The quick-look is a :class:`~cm_assets.defs.figures.PendingFigure` until the day is assembled."""
     products = client.plume_products(record)

@@ -45,8 +45,7 @@ class CropConfig(Config):
     workers: int = Field(default=8, description="Scenes resolved and cropped concurrently, across all days "
                                                 "of the run.")
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
-    figure_workers: int = Field(default=figures.FIGURE_WORKERS,
-                                description="Processes rendering the pictures (0: on the fetching threads).")
+    figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
 
 def _read_local(path: object) -> GeoArray | None:

@@ -87,8 +87,7 @@ def _footprints(client, store: Storage, workers: int) -> pd.DataFrame:
 class SourceStatsConfig(Config):
     workers: int = Field(default=4, description="Source details and footprint boxes fetched concurrently.")
     plots: bool = Field(default=True, description="Render an emission timeline PNG per source.")
-    figure_workers: int = Field(default=figures.FIGURE_WORKERS,
-                                description="Processes rendering the pictures (0: on the fetching threads).")
+    figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
 
 @asset(deps=["sources"], group_name="sources", kinds={"geoparquet"},
