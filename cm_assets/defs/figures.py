@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 
 from cm_assets.carbonmapper.errors import describe
+from cm_assets.defs.figure_worker import exit_with
 from cm_assets.storage.store import Storage
 
 #: ``workers`` of the assets' configs by default: decided by the run's size (see the module doc).
@@ -45,8 +46,10 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     with _lock:
         pool = _pools.get(workers)
         if pool is None:
-            pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                                         initializer=exit_with, initargs=(os.getpid(),))
         return pool
+
 
 
 def _discard(workers: int, pool: ProcessPoolExecutor) -> None:

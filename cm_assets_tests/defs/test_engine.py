@@ -4,7 +4,13 @@ figures are rendered in worker processes and written with the day."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 import threading
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -114,3 +120,57 @@ def test_by_default_a_run_draws_its_first_pictures_itself_and_hands_the_rest_to_
     assert all(row["png"] == store.uri(f"plots/{row['plume_id']}.png") for row in written)
     figures.shutdown_pools()
     assert figures._pools == {} and figures._auto_workers() == 0  # counted afresh: drawn here again
+
+
+RUN_WITH_A_WORKER = textwrap.dedent("""
+    import os, time
+    import pandas as pd
+    from cm_assets.defs import figures
+    from cm_assets.reports import plots
+    if __name__ == "__main__":
+        detections = pd.DataFrame({"scene_timestamp": ["2026-01-01T10:00:00Z"], "emission_auto": [1.0],
+                                   "instrument": ["tan"]})
+        figures.render("p.png", plots.source_timeline, "s", detections, 1.0, workers=1).png.result()
+        print(os.getpid(), flush=True)
+        time.sleep(600)
+""")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_run_leaves_no_figure_worker_behind(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(RUN_WITH_A_WORKER)
+    run = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    workers: list[int] = []
+    try:
+        pid = int(run.stdout.readline())
+        workers = _children(pid)  # the figure worker (and multiprocessing's resource tracker)
+        assert workers and all(_running(w) for w in workers)
+        run.kill()
+        run.wait()
+        deadline = time.monotonic() + 30
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _running(w)]
+    finally:
+        run.kill()
+        for worker in workers:
+            if _running(worker):
+                os.kill(worker, 9)
