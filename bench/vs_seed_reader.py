@@ -198,7 +198,7 @@ def render(report: dict) -> str:
                      f"| {', '.join(f'{c:.1f}' for c in cm)} s | {', '.join(f'{r:.2f}×' for r in ratios)} "
                      f"| **{statistics.median(seed) / statistics.median(cm):.2f}×** |")
     lines += ["", "| CPU seconds, median of the pairs (2 cores) | seed's reader: its process (imports included) / the replica "
-              "| cm_assets: its process / the replica |", "|---|---|---|"]
+              "| cm_assets: its process and figure workers / the replica |", "|---|---|---|"]
     for setting, runs in report["results"].items():
         cells = [f"{statistics.median(r['client_cpu_s'] for r in runs[side]):.1f} / "
                  f"{statistics.median(r['server_cpu_s'] for r in runs[side]):.1f}" for side in ("seed", "cm_assets")]

@@ -31,8 +31,15 @@ from cm_assets.storage.store import Storage
 FIGURE_WORKERS: int | None = None
 #: Pictures a process draws on its own threads before handing the rest to worker processes.
 AUTO_AFTER = 80
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 #: Worker processes of a run past :data:`AUTO_AFTER` pictures (none on a single core).
-AUTO_WORKERS = 2 if len(os.sched_getaffinity(0)) >= 2 else 0
+AUTO_WORKERS = 2 if _usable_cores() >= 2 else 0
 WORKERS_HELP = (f"Processes rendering the pictures: 0 on the fetching threads; unset: on them for the run's first "
                 f"{AUTO_AFTER} pictures, then in 2 worker processes (none on a single core).")
 
@@ -49,7 +56,6 @@ def _pool(workers: int) -> ProcessPoolExecutor:
             pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
                                                          initializer=exit_with, initargs=(os.getpid(),))
         return pool
-
 
 
 def _discard(workers: int, pool: ProcessPoolExecutor) -> None:
