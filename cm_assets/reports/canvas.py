@@ -21,6 +21,7 @@ from datetime import datetime
 
 import numpy as np
 from matplotlib import colormaps, get_data_path
+from matplotlib.colors import Colormap
 from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
@@ -70,7 +71,22 @@ def nice_ticks(lo: float, hi: float, nbins: int) -> list[float]:
     """At most ``nbins + 1`` round values within [lo, hi] (matplotlib's MaxNLocator)."""
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
         return []
-    return [v for v in MaxNLocator(nbins).tick_values(lo, hi) if lo <= v <= hi]
+    return [v for v in _locator(nbins).tick_values(lo, hi) if lo <= v <= hi]
+
+
+@functools.lru_cache(maxsize=16)
+def _locator(nbins: int) -> MaxNLocator:
+    """One locator per bin count (``tick_values`` keeps no state between calls)."""
+    return MaxNLocator(nbins)
+
+
+@functools.lru_cache(maxsize=16)
+def _colormap(name: str) -> Colormap:
+    """One colormap per name and process, its lookup table built before it is shared:
+    ``matplotlib.colormaps[name]`` hands out a new copy whose table is built on first use."""
+    cmap = colormaps[name]
+    cmap(0.0)
+    return cmap
 
 
 def tick_label(value: float, ticks: Sequence[float]) -> str:
@@ -269,7 +285,7 @@ def colormapped(values: np.ndarray, cmap: str) -> tuple[np.ndarray, float, float
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     scaled = (values - lo) / (hi - lo) if hi > lo else values * 0.0  # NaN stays NaN
-    return colormaps[cmap](np.ma.masked_invalid(scaled), bytes=True), lo, hi
+    return _colormap(cmap)(np.ma.masked_invalid(scaled), bytes=True), lo, hi
 
 
 def colorbar(canvas: Canvas, box: tuple[float, float, float, float], cmap: str, lo: float, hi: float,
@@ -278,7 +294,7 @@ def colorbar(canvas: Canvas, box: tuple[float, float, float, float], cmap: str, 
     x0, y0, x1, y1 = (round(v) for v in box)
     if x1 <= x0 or y1 <= y0:
         return
-    ramp = colormaps[cmap](np.linspace(1, 0, y1 - y0), bytes=True)[:, np.newaxis, :3]
+    ramp = _colormap(cmap)(np.linspace(1, 0, y1 - y0), bytes=True)[:, np.newaxis, :3]
     canvas.image.paste(Image.fromarray(np.repeat(ramp, x1 - x0, axis=1), "RGB"), (x0, y0))
     canvas.draw.rectangle([x0, y0, x1, y1], outline="black")
     ticks = nice_ticks(lo, hi, 4)

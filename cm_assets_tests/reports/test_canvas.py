@@ -36,3 +36,22 @@ def test_text_stacks_lines_and_rotates_like_before():
     assert np.ptp(ys) > np.ptp(xs)  # turned upright: taller than wide, centred on the point
     assert abs(ys.mean() - 100) < 4 and abs(xs.mean() - 40) < 4
     assert canvas._text_coverage.cache_info().currsize >= 3
+
+
+def test_shared_locators_and_colormaps_give_what_fresh_ones_give():
+    from matplotlib import colormaps
+    from matplotlib.ticker import MaxNLocator
+
+    rng = np.random.default_rng(5)
+    for lo, span in zip(rng.normal(0, 1e4, 200), rng.lognormal(2, 3, 200)):
+        expected = [v for v in MaxNLocator(4).tick_values(lo, lo + span) if lo <= v <= lo + span]
+        assert canvas.nice_ticks(lo, lo + span, 4) == expected
+    values = rng.normal(size=(40, 30))
+    values[3, 4] = np.nan
+    for name in ("magma", "viridis", "plasma"):
+        fresh = colormaps[name](np.ma.masked_invalid((values - np.nanmin(values)) / np.ptp(values[~np.isnan(values)])),
+                                bytes=True)
+        ours, lo, hi = canvas.colormapped(values, name)
+        np.testing.assert_array_equal(ours, fresh)
+        assert ours[3, 4, 3] == 0 and (lo, hi) == (np.nanmin(values), np.nanmax(values))
+    assert canvas._colormap("magma") is canvas._colormap("magma")
