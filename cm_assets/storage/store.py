@@ -91,7 +91,8 @@ class Storage:
                                  max_age_s: float = STALE_TEMPORARY_SECONDS) -> list[str]:
         """Delete the hidden ``.<name>.<random>.tmp`` files a killed write left in ``dirs`` (only for
         ``names``, default all), when older than ``max_age_s`` so a concurrent run's write in
-        progress is kept. Returns the relative paths removed."""
+        progress is kept. A temporary that disappears meanwhile (its writer published or removed it)
+        is left to its writer. Returns the relative paths removed."""
         removed = []
         now = time.time()
         for directory in dirs:
@@ -99,11 +100,17 @@ class Storage:
                 for rel in self.glob(f"{directory}/.{name}.*.tmp"):
                     try:
                         age = now - self.fs.modified(self._full(rel)).timestamp()
+                    except FileNotFoundError:
+                        continue
                     except (NotImplementedError, OSError, KeyError):
                         age = max_age_s
-                    if age >= max_age_s:
+                    if age < max_age_s:
+                        continue
+                    try:
                         self.fs.rm(self._full(rel))
-                        removed.append(rel)
+                    except FileNotFoundError:
+                        continue
+                    removed.append(rel)
         return removed
 
     @contextmanager

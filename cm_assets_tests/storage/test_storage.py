@@ -86,3 +86,26 @@ def test_parts_of_a_plain_frame(tmp_path):
     store.write_parquet_parts(pd.DataFrame({"a": [1, 2, 3]}), {"t/x.parquet": [2, 0], "t/y.parquet": []})
     assert list(store.read_parquet("t/x.parquet")["a"]) == [3, 1]
     assert store.read_parquet("t/y.parquet").empty and list(store.read_parquet("t/y.parquet")) == ["a"]
+
+
+@pytest.mark.parametrize("vanishes_during", ["modified", "rm"])
+def test_a_temporary_published_by_a_concurrent_run_meanwhile_is_left_alone(tmp_path, monkeypatch, vanishes_during):
+    """Parallel runs share a table's directory: another run's write may rename its temporary into
+    place between this run's listing and its age check or removal."""
+    store = Storage(str(tmp_path))
+    (tmp_path / "catalog").mkdir()
+    theirs = tmp_path / "catalog" / ".day=2026-09-01.parquet.1df246e2.tmp"
+    killed = tmp_path / "catalog" / ".day=2026-09-02.parquet.77aa88bb.tmp"
+    for path in (theirs, killed):
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - 3600,) * 2)
+    real = getattr(store.fs, vanishes_during)
+
+    def published_first(path, *args, **kwargs):
+        if path.endswith(theirs.name):
+            theirs.rename(tmp_path / "catalog" / "day=2026-09-01.parquet")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(store.fs, vanishes_during, published_first)
+    assert store.remove_stale_temporaries(["catalog"]) == ["catalog/.day=2026-09-02.parquet.77aa88bb.tmp"]
+    assert (tmp_path / "catalog" / "day=2026-09-01.parquet").exists() and not killed.exists()
