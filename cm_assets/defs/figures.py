@@ -38,10 +38,11 @@ def _usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-#: Worker processes of a run past :data:`AUTO_AFTER` pictures (none on a single core).
-AUTO_WORKERS = 2 if _usable_cores() >= 2 else 0
+#: Worker processes of a run past :data:`AUTO_AFTER` pictures where there is a second core.
+AUTO_PROCESSES = 2
+AUTO_WORKERS = AUTO_PROCESSES if _usable_cores() >= 2 else 0
 WORKERS_HELP = (f"Processes rendering the pictures: 0 on the fetching threads; unset: on them for the run's first "
-                f"{AUTO_AFTER} pictures, then in 2 worker processes (none on a single core).")
+                f"{AUTO_AFTER} pictures, then in {AUTO_PROCESSES} worker processes (none on a single core).")
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
