@@ -23,6 +23,7 @@ import duckdb
 
 from cm_assets.storage.layout import DAY_FILE, TABLE_FILES
 from cm_assets.storage.store import Storage
+from cm_assets.sql.db import ROW_GROUP_SIZE, literal
 from cm_assets.sql.schema import TABLES, geometry_columns
 
 META = "ingest"  # schema of the bookkeeping tables (manifest, layout)
@@ -53,14 +54,11 @@ class TableChange:
     days: frozenset[str] = frozenset()  # days of those files (per-day tables)
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def layout_version(*derived: str) -> str:
     """Hash of the stored layout (and of the SQL of the ``derived`` tables built from it): a file
     with another layout is rebuilt from scratch."""
-    text = json.dumps([TABLES, TABLE_FILES, PARTITION_COLUMN, RTREE_TABLES, *derived], sort_keys=True)
+    text = json.dumps([TABLES, TABLE_FILES, PARTITION_COLUMN, RTREE_TABLES, ROW_GROUP_SIZE, *derived],
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -128,7 +126,7 @@ def _load_rows(con, table: str, files: dict[str, str]) -> None:
     """Read ``files`` (uri -> version) in one scan; a row filed under another day than its file's
     aborts the insert (the caller's transaction then keeps nothing of it). The check is part of
     the one scan: a first scan just for it cost ~1.3 ms a file (5 s of a full-world rebuild)."""
-    source = ("read_parquet([" + ", ".join(_quote(f) for f in files) + "], union_by_name = true, "
+    source = ("read_parquet([" + ", ".join(literal(f) for f in files) + "], union_by_name = true, "
               "filename = true)")
     refuse = ""
     if table in PARTITION_COLUMN:

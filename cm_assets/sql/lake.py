@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from cm_assets.sql.db import connect, extension_path
+from cm_assets.sql.db import connect, extension_path, literal
 
 PREFIX = "ducklake:"
 ALIAS = "lake"
@@ -92,23 +92,19 @@ def _load_extensions(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         con.load_extension(str(extension_path(package, name)))
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def s3_secret_sql(env: Mapping[str, str]) -> str | None:
     """``CREATE TEMPORARY SECRET`` for the object store named by the ``AWS_*`` variables (keys,
     region, and ``AWS_ENDPOINT_URL`` for S3-compatible servers); None without keys."""
     key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
     if not key or not secret:
         return None
-    options = {"TYPE": "s3", "KEY_ID": _literal(key), "SECRET": _literal(secret),
-               "REGION": _literal(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")}
+    options = {"TYPE": "s3", "KEY_ID": literal(key), "SECRET": literal(secret),
+               "REGION": literal(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")}
     if env.get("AWS_SESSION_TOKEN"):
-        options["SESSION_TOKEN"] = _literal(env["AWS_SESSION_TOKEN"])
+        options["SESSION_TOKEN"] = literal(env["AWS_SESSION_TOKEN"])
     if env.get("AWS_ENDPOINT_URL"):
         endpoint = urlsplit(env["AWS_ENDPOINT_URL"])
-        options |= {"ENDPOINT": _literal(endpoint.netloc), "URL_STYLE": "'path'",
+        options |= {"ENDPOINT": literal(endpoint.netloc), "URL_STYLE": "'path'",
                     "USE_SSL": "true" if endpoint.scheme == "https" else "false"}
     return ("CREATE OR REPLACE TEMPORARY SECRET cm_assets_s3 ("
             + ", ".join(f"{name} {value}" for name, value in options.items()) + ")")
@@ -136,13 +132,13 @@ def connect_lake(lake: Lake, read_only: bool = True, spatial: bool = True,
     try:
         _load_extensions(con, lake)
         _create_s3_secret(con, os.environ if env is None else env)
-        options = [f"METADATA_SCHEMA {_literal(METADATA_SCHEMA)}"] if lake.on_postgres else []
+        options = [f"METADATA_SCHEMA {literal(METADATA_SCHEMA)}"] if lake.on_postgres else []
         if lake.data_path and not read_only:
-            options.append(f"DATA_PATH {_literal(lake.data_path)}")
+            options.append(f"DATA_PATH {literal(lake.data_path)}")
         if read_only:
             options.append("READ_ONLY")
         clause = f" ({', '.join(options)})" if options else ""
-        con.execute(f"ATTACH {_literal(lake.target)} AS {ALIAS}{clause}")
+        con.execute(f"ATTACH {literal(lake.target)} AS {ALIAS}{clause}")
         con.execute(f"USE {ALIAS}")
     except BaseException:
         con.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from cm_assets.storage.store import Storage
-from cm_assets.sql.db import connect
+from cm_assets.sql.db import connect, literal
 from cm_assets.sql.ingest import (TableChange, changes_between, create_indexes, create_layout, drop_layout,
                                         has_current_layout, layout_version, manifest, sync_tables)
 from cm_assets.sql.snapshot import next_snapshot, restart_from_published
@@ -97,8 +97,7 @@ def _published_manifest(con, database: Path, rebuilt: bool) -> set | None:
     so that a refresh reports what changed since the last publication; None after a rebuild."""
     if rebuilt or not database.exists():
         return None
-    quoted = str(database).replace("'", "''")
-    con.execute(f"ATTACH '{quoted}' AS published (READ_ONLY)")
+    con.execute(f"ATTACH {literal(str(database))} AS published (READ_ONLY)")
     try:
         return manifest(con, "published")
     except duckdb.CatalogException:  # a published file of another layout: report the sync's changes
