@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -65,21 +66,40 @@ def _config() -> dict[str, str]:
             "autoload_known_extensions": "false", "allow_unsigned_extensions": "true"}
 
 
-def _attach_file(con: duckdb.DuckDBPyConnection, database: Path, read_only: bool) -> None:
-    """Attach the DuckDB file ``database`` under its stem (the name ``duckdb.connect`` gives it)
-    with the warehouse's row-group size, and make it the default catalog."""
+def _quoted_alias(database: Path) -> str:
+    """The catalog name of a file: its stem, as ``duckdb.connect`` names it."""
     alias = database.stem if database.stem not in _RESERVED_ALIASES else database.stem + "_db"
+    return '"' + alias.replace('"', '""') + '"'
+
+
+def _instance(database: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A new connection to the DuckDB instance that holds ``database``. Readers of one file in one
+    process share a named in-memory instance (DuckDB keeps it while a connection to it is open),
+    so the file is opened once, as ``duckdb.connect(file)`` would: DuckDB's shared lock is a POSIX
+    record lock, which closing any other descriptor of the file in the process would release, and
+    the writer relies on that lock to leave a file alone while someone reads it (``snapshot``).
+    A writer gets an instance of its own."""
+    if not read_only:
+        return duckdb.connect(":memory:", config=_config())
+    key = hashlib.sha256(str(database.resolve()).encode()).hexdigest()[:24]
+    return duckdb.connect(f":memory:cm_assets_{key}", config=_config())
+
+
+def _attach_file(con: duckdb.DuckDBPyConnection, database: Path, read_only: bool) -> None:
+    """Attach ``database`` (unless this instance already has it) with the warehouse's row-group
+    size, and make it this connection's default catalog."""
+    alias = _quoted_alias(database)
     options = ("READ_ONLY, " if read_only else "") + f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
-    quoted = '"' + alias.replace('"', '""') + '"'
+    statement = f"ATTACH IF NOT EXISTS {literal(str(database))} AS {alias} ({options})"
     try:
-        con.execute(f"ATTACH {literal(str(database))} AS {quoted} ({options})")
+        con.execute(statement)
     except duckdb.IOException as error:
         # a reader that opened a file the moment it was retired from publication may find the
         # writer already updating it: the name now points at the newer file, open that
         if not (read_only and "Could not set lock" in str(error)):
             raise
-        con.execute(f"ATTACH {literal(str(database))} AS {quoted} ({options})")
-    con.execute(f"USE {quoted}")
+        con.execute(statement)
+    con.execute(f"USE {alias}")
 
 
 def connect(database: str | os.PathLike = ":memory:", read_only: bool = False,
@@ -88,11 +108,13 @@ def connect(database: str | os.PathLike = ":memory:", read_only: bool = False,
     with spatial loaded unless ``spatial=False`` (GEOMETRY is a core type; only ST_* functions and
     R-tree indexes need the extension); never downloads anything. Readers pass ``read_only=True``:
     the writer never holds the published file (see ``snapshot``), so a read-only open does not
-    wait for a lock."""
-    con = duckdb.connect(":memory:", config=_config())
+    wait for a lock. As with ``duckdb.connect``, a reader opened while another reader of the same
+    file is open in this process reads the same snapshot as that one."""
+    in_memory = str(database) == ":memory:"
+    con = duckdb.connect(":memory:", config=_config()) if in_memory else _instance(Path(database), read_only)
     try:
         con.execute(f"SET home_directory = {literal(_extension_directory())}")
-        if str(database) != ":memory:":
+        if not in_memory:
             _attach_file(con, Path(database), read_only)
         if spatial:
             load_spatial(con)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
@@ -65,3 +68,28 @@ def test_a_missing_file_is_an_error_for_a_reader(tmp_path):
     with pytest.raises(duckdb.IOException):
         connect(tmp_path / "missing.duckdb", read_only=True, spatial=False)
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+def _locked_seen_from_another_process(path) -> bool:
+    """The writer's probe, run in another process (in this one, opening and closing the file to
+    probe it would itself drop this process's locks)."""
+    probe = f"from pathlib import Path; from cm_assets.sql.snapshot import _in_use; print(_in_use(Path({str(path)!r})))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    return done.stdout.strip() == "True"
+
+
+def test_a_reader_closing_keeps_the_file_locked_for_another_reader_of_its_process(tmp_path):
+    """DuckDB's reader lock is a POSIX record lock, which closing any descriptor of the file in the
+    process drops: two readers of one file share one open file, so the writer still sees the
+    file in use while the other reader reads it."""
+    path = tmp_path / "cm.duckdb"
+    connect(path, spatial=False).close()
+    held = connect(path, read_only=True, spatial=False)
+    try:
+        other = connect(path, read_only=True, spatial=False)
+        other.close()
+        assert _locked_seen_from_another_process(path)
+        assert held.execute("SELECT current_database()").fetchone()[0] == "cm"
+    finally:
+        held.close()
+    assert not _locked_seen_from_another_process(path)
