@@ -10,7 +10,11 @@ up) instead of copying the published file, unless a reader still has it open. Co
 more than the copy itself: the writer's checkpoint then has to flush the whole new file to
 disk, where updating the standby flushes only the blocks that changed. DuckDB readers hold a
 shared POSIX lock on the file they read; the writer probes for it with an open-file-description
-lock, which also conflicts with readers of its own process.
+lock, which also conflicts with readers of its own process. A POSIX lock is dropped when its
+process closes *any* descriptor of the file, so readers of one file in one process share one
+open file (``db.connect``), and a reader that must stay protected does not share a process with
+a writer (the writer's own reads of the published file and its probe open and close it; the
+pipeline's writer runs in a Dagster run or step process, its readers in others).
 
 A killed writer leaves only a draft, removed by the next writer. Writers are serialized by an
 exclusive lock on ``<file>.lock`` (released by the OS when a writer dies).
