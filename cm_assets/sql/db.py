@@ -54,7 +54,7 @@ def literal(text: str) -> str:
 
 # Rows per row group of the warehouse file. DuckDB scans a table with one thread per row group;
 # at its default (122,880) the whole 100k-plume catalog is one group, read by one core. With 16,384
-# the heavy benchmark queries ran 20-25 % faster on 2 cores (the file grew 14 %). It is an option
+# the heavy benchmark queries ran 20-25 % faster on 2 cores (the file grew 13 %). It is an option
 # of ATTACH, not stored in the file: a reader that opens the file another way reads the same rows,
 # on one thread per 122,880 rows.
 ROW_GROUP_SIZE = 16_384
