@@ -4,6 +4,7 @@ overrun the ceiling and are throttled. Real processes, one account (one token), 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cm_assets.carbonmapper import CarbonMapperClient
-from cm_assets.carbonmapper import files
+from cm_assets.carbonmapper import files, gdal_requests
 from cm_assets.carbonmapper.files import GdalLedger
 from cm_assets.replica.process import ReplicaProcess
 
@@ -123,3 +124,28 @@ def test_every_request_gdal_sends_is_drawn_from_the_budget(throttled, monkeypatc
         scene.crop("cmf", outline, pad_px=16)
     sent = sum(n for path, n in admin(throttled, "GET", "/stats/paths")["paths"].items() if path.endswith(".tif"))
     assert sent >= 2 and budget.taken == sent
+
+
+def _gdal_report() -> str:
+    pointer = gdal_requests._LIB.VSINetworkStatsGetAsSerializedJSON(None)
+    try:
+        return ctypes.string_at(pointer).decode()
+    finally:
+        gdal_requests._LIB.VSIFree(pointer)
+
+
+def test_gdals_count_stays_whole_while_its_per_file_report_is_reset(throttled):
+    """GDAL's report grows with every file it reads; each count resets it, so reading it stays
+    cheap in a long run, while the running count keeps every request of every crop."""
+    with CarbonMapperClient(throttled.api_url, email=throttled.email, password=throttled.password) as client:
+        plume, scene = plume_with_scene(client, STAC_ERA)
+        outline = client.plume_products(plume).outline
+        admin(throttled, "POST", "/stats/reset")
+        before = gdal_requests.made()
+        for band in ("cmf", "uncertainty", "rgb"):
+            scene.crop(band, outline, pad_px=16)
+            assert "/vsicurl/" not in _gdal_report()  # the crop's settle read and reset the per-file entries
+        counted = gdal_requests.made() - before
+    sent = sum(n for path, n in admin(throttled, "GET", "/stats/paths")["paths"].items() if path.endswith(".tif"))
+    assert sent >= 2 and counted == sent
+    assert gdal_requests.made() == before + counted  # nothing new: the running count stands
