@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Callable, Iterable
@@ -48,19 +47,6 @@ def _number(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-@functools.lru_cache(maxsize=256)
-def _json_of_names(names: tuple[str, ...]) -> str:
-    return json.dumps(list(names))
-
-
-def _json_text(value: Any) -> str:
-    """``value`` as JSON text; a list of names (the catalog repeats a handful of them over every
-    record) is encoded once per distinct list."""
-    if isinstance(value, list) and all(type(item) is str for item in value):
-        return _json_of_names(tuple(value))
-    return json.dumps(value, default=str)
-
-
 def catalog_row(record: Any, payload: dict, day: str) -> dict:
     """One catalog row: every §4.3 field plus bounds and derived columns (the point geometry of
     ``lon``/``lat`` is made for all rows at once by :func:`build_catalog_days`)."""
@@ -68,7 +54,7 @@ def catalog_row(record: Any, payload: dict, day: str) -> dict:
     for field in URL_FIELDS:
         row[field] = strip_signature(row[field])
     if row["publication_sources"] is not None and not isinstance(row["publication_sources"], str):
-        row["publication_sources"] = _json_text(row["publication_sources"])
+        row["publication_sources"] = json.dumps(row["publication_sources"], default=str)
     coords = (payload.get("geometry_json") or {}).get("coordinates") or [None, None]
     lon, lat = _number(coords[0]), _number(coords[1])
     if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
