@@ -54,7 +54,8 @@ def literal(text: str) -> str:
 
 # Rows per row group of the warehouse file. DuckDB scans a table with one thread per row group;
 # at its default (122,880) the whole 100k-plume catalog is one group, read by one core. With 16,384
-# the heavy benchmark queries ran 20-25 % faster on 2 cores (the file grew 13 %). It is an option
+# the heavy benchmark queries ran 7-43 % faster on 2 cores (graph_bench --compare-db; docs/pipeline.md,
+# "Where a reader's time goes"), the file grew 13 %. It is an option
 # of ATTACH, not stored in the file: a reader that opens the file another way reads the same rows,
 # on one thread per 122,880 rows.
 ROW_GROUP_SIZE = 16_384
@@ -72,16 +73,16 @@ def _quoted_alias(database: Path) -> str:
     return '"' + alias.replace('"', '""') + '"'
 
 
-def _instance(database: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _instance(database: str | os.PathLike, read_only: bool) -> duckdb.DuckDBPyConnection:
     """A new connection to the DuckDB instance that holds ``database``. Readers of one file in one
     process share a named in-memory instance (DuckDB keeps it while a connection to it is open),
     so the file is opened once, as ``duckdb.connect(file)`` would: DuckDB's shared lock is a POSIX
     record lock, which closing any other descriptor of the file in the process would release, and
     the writer relies on that lock to leave a file alone while someone reads it (``snapshot``).
-    A writer gets an instance of its own."""
-    if not read_only:
+    A writer, and ``:memory:``, get an instance of their own."""
+    if not read_only or str(database) == ":memory:":
         return duckdb.connect(":memory:", config=_config())
-    key = hashlib.sha256(str(database.resolve()).encode()).hexdigest()[:24]
+    key = hashlib.sha256(str(Path(database).resolve()).encode()).hexdigest()[:24]
     return duckdb.connect(f":memory:cm_assets_{key}", config=_config())
 
 
@@ -110,11 +111,10 @@ def connect(database: str | os.PathLike = ":memory:", read_only: bool = False,
     the writer never holds the published file (see ``snapshot``), so a read-only open does not
     wait for a lock. As with ``duckdb.connect``, a reader opened while another reader of the same
     file is open in this process reads the same snapshot as that one."""
-    in_memory = str(database) == ":memory:"
-    con = duckdb.connect(":memory:", config=_config()) if in_memory else _instance(Path(database), read_only)
+    con = _instance(database, read_only)
     try:
         con.execute(f"SET home_directory = {literal(_extension_directory())}")
-        if not in_memory:
+        if str(database) != ":memory:":
             _attach_file(con, Path(database), read_only)
         if spatial:
             load_spatial(con)
