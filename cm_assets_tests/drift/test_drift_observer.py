@@ -8,7 +8,7 @@ import pytest
 from dagster import AssetCheckSeverity
 
 from cm_assets.carbonmapper.vocabulary import RECORD_FIELDS
-from cm_assets.defs.catalog.drift import DRIFT_CHECKS, DriftObserver
+from cm_assets.defs.catalog.drift import DRIFT_CHECK, DRIFT_KINDS, DriftObserver
 
 pytestmark = pytest.mark.fast
 
@@ -32,11 +32,16 @@ def findings(payloads) -> dict[str, dict]:
     observer = DriftObserver()
     observer.observe([record("tan20260630t101010c01s4001-A")], "2026-06-30")
     observer.observe(payloads, "2026-07-01")
-    results = {r.check_name: r for r in observer.results()}
-    assert set(results) == set(DRIFT_CHECKS)
-    assert all(r.severity == AssetCheckSeverity.WARN for r in results.values())
-    assert all(r.metadata["partitions"].text == ("" if r.passed else "2026-07-01") for r in results.values())
-    return {name: r.metadata["details"].data["found"] for name, r in results.items() if not r.passed}
+    (result,) = observer.results()
+    assert result.check_name == DRIFT_CHECK and result.severity == AssetCheckSeverity.WARN
+    details = result.metadata["details"].data
+    assert result.passed == (not details)
+    assert result.metadata["partitions"].text == ("" if result.passed else "2026-07-01")
+    assert all(result.metadata[kind].value == len(details[kind]["found"]) if kind in details
+               else result.metadata[kind].value == 0 for kind in DRIFT_KINDS)
+    assert all(kind.replace("_", " ") in result.description for kind in details)
+    assert all(entry["partitions"] == ["2026-07-01"] for entry in details.values())
+    return {kind: entry["found"] for kind, entry in details.items()}
 
 
 def test_known_records_raise_nothing():
@@ -51,12 +56,12 @@ def test_each_kind_of_drift_is_reported():
     new_cmf = record("tan20260701t101010c01s4001-D", "v3e", "mfmx")
     bad_url = record("tan20260701t101010c01s4001-E") | {"plume_tif": "https://cdn.example.org/flat/plume.tif"}
     found = findings([new_field, missing, new_version, new_cmf, bad_url])
-    assert found["drift_unknown_fields"] == {"plume_score": 1}
-    assert found["drift_missing_fields"] == {"off_nadir": 1}
-    assert list(found["drift_new_versions"]) == ["v3f"]
-    assert found["drift_new_collections"]["l3a-vis-ch4-mfmx-v3e"]["new"] == "cmf type mfmx"
-    assert found["drift_new_collections"]["l3a-vis-ch4-mfa-v3f"]["new"] == "version v3f"
-    assert found["drift_url_grammar"] == {"plume_tif": {"plumes": 1, "examples": ["tan20260701t101010c01s4001-E"]}}
+    assert found["unknown_fields"] == {"plume_score": 1}
+    assert found["missing_fields"] == {"off_nadir": 1}
+    assert list(found["new_versions"]) == ["v3f"]
+    assert found["new_collections"]["l3a-vis-ch4-mfmx-v3e"]["new"] == "cmf type mfmx"
+    assert found["new_collections"]["l3a-vis-ch4-mfa-v3f"]["new"] == "version v3f"
+    assert found["url_grammar"] == {"plume_tif": {"plumes": 1, "examples": ["tan20260701t101010c01s4001-E"]}}
 
 
 @pytest.mark.parametrize("collection", ["l9z-ch4-mfa-v3e", "l3a-vis-ch4-mfa-3e"])
@@ -64,4 +69,4 @@ def test_unparseable_or_unknown_collection_families(collection):
     payload = copy.deepcopy(record())
     payload["plume_tif"] = _url(collection, payload["plume_id"], "plume.tif")
     found = findings([payload])
-    assert ("drift_url_grammar" in found) or ("drift_new_collections" in found)
+    assert ("url_grammar" in found) or ("new_collections" in found)

@@ -1,5 +1,5 @@
 """A replica serving a changed API (new version label, cmf-type variant, a new field, a dropped
-field): the catalog's drift checks warn, the client still resolves and crops the L2B scene."""
+field): the catalog's drift check warns, the client still resolves and crops the L2B scene."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, materialize
 
 from cm_assets.carbonmapper import CarbonMapperClient, Gas, l2b_candidates
 from cm_assets.defs.catalog.assets import plume_catalog
+from cm_assets.defs.catalog.drift import DRIFT_CHECK
 from cm_assets.defs.resources import StorageResource
 from cm_assets_tests.helpers.replica import replica_process, replica_resource
 
@@ -43,25 +44,24 @@ def _busy_day(client) -> str:
     return max(sorted(days), key=lambda d: days[d])
 
 
-def test_drift_checks_warn_on_a_changed_api(drifted, drifted_client, tmp_path):
+def test_drift_check_warns_on_a_changed_api(drifted, drifted_client, tmp_path):
     day = _busy_day(drifted_client)
     checks = _checks(drifted, tmp_path / "drifted", day)
-    failed = {name: c for name, c in checks.items() if name.startswith("drift_") and not c.passed}
-    assert set(failed) == {"drift_unknown_fields", "drift_missing_fields", "drift_new_versions",
-                           "drift_new_collections"}
-    assert all(c.severity == AssetCheckSeverity.WARN for c in failed.values())
-    details = {name: c.metadata["details"].data["found"] for name, c in failed.items()}
-    assert set(details["drift_unknown_fields"]) == {"plume_score"}
-    assert set(details["drift_missing_fields"]) == {"off_nadir"}
-    assert set(details["drift_new_versions"]) == {"v3f"}
-    assert all(cid.endswith("-v3f") for cid in details["drift_new_collections"])
-    assert "l3a-vis-ch4-mfma-v3f" in details["drift_new_collections"]
-    assert checks["drift_url_grammar"].passed
-    assert all(c.metadata["partitions"].text == day for c in failed.values())
-    assert all(c.passed for name, c in checks.items() if not name.startswith("drift_"))
+    drift = checks[DRIFT_CHECK]
+    assert not drift.passed and drift.severity == AssetCheckSeverity.WARN
+    details = {kind: entry["found"] for kind, entry in drift.metadata["details"].data.items()}
+    assert set(details) == {"unknown_fields", "missing_fields", "new_versions", "new_collections"}
+    assert set(details["unknown_fields"]) == {"plume_score"}
+    assert set(details["missing_fields"]) == {"off_nadir"}
+    assert set(details["new_versions"]) == {"v3f"}
+    assert all(cid.endswith("-v3f") for cid in details["new_collections"])
+    assert "l3a-vis-ch4-mfma-v3f" in details["new_collections"]
+    assert drift.metadata["url_grammar"].value == 0
+    assert drift.metadata["partitions"].text == day
+    assert all(c.passed for name, c in checks.items() if name != DRIFT_CHECK)
 
 
-def test_drift_checks_pass_on_the_known_api(replica, tmp_path):
+def test_drift_check_passes_on_the_known_api(replica, tmp_path):
     client = CarbonMapperClient(replica.api_url, email=replica.email, password=replica.password)
     checks = _checks(replica, tmp_path / "known", _busy_day(client))
     assert {name for name, c in checks.items() if not c.passed} == set()

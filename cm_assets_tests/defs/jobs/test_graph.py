@@ -13,7 +13,7 @@ from dagster import AssetKey
 
 from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.defs.catalog.assets import plume_catalog
-from cm_assets.defs.catalog.drift import DRIFT_CHECKS
+from cm_assets.defs.catalog.drift import DRIFT_CHECK
 from cm_assets.defs.partitions import day_window
 from cm_assets.storage import layout
 from cm_assets.sql.query import run_query
@@ -51,8 +51,8 @@ def test_catalog_holds_every_published_plume_of_the_day(built, replica):
 
 def test_checks_follow_the_assets_and_pass(built):
     evaluations = {e.check_name: e for e in built.result.get_asset_check_evaluations()}
-    assert ERROR_CHECKS | {"ime_agreement", "artifact_overlap"} | set(DRIFT_CHECKS) == set(evaluations)
-    failed = {name for name in ERROR_CHECKS | set(DRIFT_CHECKS) if not evaluations[name].passed}
+    assert ERROR_CHECKS | {"ime_agreement", "artifact_overlap"} | {DRIFT_CHECK} == set(evaluations)
+    failed = {name for name in ERROR_CHECKS | {DRIFT_CHECK} if not evaluations[name].passed}
     assert not failed, {name: evaluations[name].metadata for name in failed}
 
 
