@@ -4,13 +4,14 @@
    throughput (plumes/s) and bytes fetched, compared with the bytes kept and with what whole-file
    downloads of the same L2B scenes would have cost (the replica's /_replica/stats).
 2. plume_catalog over the full 100k-plume world as one backfill run (with the warehouse): wall time
-   and peak memory (resource.getrusage); then `sources` at that size, the warehouse refresh after a
-   one-day change (median of 5), and typical queries, each on a fresh read-only connection
-   (median of 5).
+   and peak memory (resource.getrusage); then `sources` at that size (with ``--source-stats`` also
+   `source_stats`, without figures, so that the join with it joins 17k rows rather than none), the
+   warehouse refresh after a one-day change (median of 5), and typical queries, each on a fresh
+   read-only connection (median of 5).
 3. With ``--figures-ab N``: the same window with figures on and off, alternating (A B A B, N pairs)
    on one warm replica: the cost of the pictures over the run without them.
 
-    python bench/graph_bench.py [--scale demo] [--days 30] [--skip-graph] [--skip-full] [--no-docs]
+    python bench/graph_bench.py [--scale demo] [--days 30] [--skip-graph] [--skip-full] [--source-stats] [--no-docs]
     python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --skip-graph --skip-full
 
 Figures are printed as a table and written between the bench markers of docs/pipeline.md.
@@ -287,10 +288,12 @@ def bench_instance(kind: str, home: Path) -> DagsterInstance:
     return DagsterInstance.from_config(str(home))
 
 
-def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "ephemeral") -> dict:
+def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "ephemeral",
+                       source_stats: bool = False) -> dict:
     """plume_catalog over every day of the full world as one run (and the warehouse) on an
-    ``instance`` of that kind (:func:`bench_instance`), then sources, a one-day warehouse refresh
-    and query latency at that size."""
+    ``instance`` of that kind (:func:`bench_instance`), then sources (and, with ``source_stats``,
+    source statistics without figures: one source detail request per source, minutes), a one-day
+    warehouse refresh and query latency at that size."""
     started = time.perf_counter()
     with replica_cls(work / "replica-full", scale="full") as replica:
         replica_start = time.perf_counter() - started
@@ -310,6 +313,14 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "
         sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
             asset_selection=[AssetKey("sources"), AssetKey("warehouse")], instance=DagsterInstance.ephemeral())
         sources_wall = time.perf_counter() - started
+        stats_wall = None
+        if source_stats and sources.success:
+            started = time.perf_counter()
+            sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+                asset_selection=[AssetKey("source_stats"), AssetKey("warehouse")],
+                run_config={"ops": {"source_stats": {"config": {"plots": False}}}},
+                instance=DagsterInstance.ephemeral())
+            stats_wall = time.perf_counter() - started
     database = root / "cm.duckdb"
     refresh_s, refresh_day, refresh_rows = bench_one_day_refresh(root, database)
     latencies = bench_queries(database)
@@ -321,6 +332,7 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "
             "plumes": plumes, "partitions": partitions, "requests": requests_made, "peak_rss_kib": peak_kib,
             "rss_before_kib": before, "catalog_bytes": _tree_bytes(root / "catalog"),
             "initial_refresh_s": _refresh_seconds(result), "sources_wall_s": sources_wall,
+            "source_stats_wall_s": stats_wall,
             "attributed": attributed, "sources": n_sources, "source_stats": n_stats,
             "refresh_s": refresh_s, "refresh_day": refresh_day, "refresh_rows": refresh_rows,
             "database_bytes": database.stat().st_size, "latencies": latencies, "instance": instance}
@@ -362,8 +374,11 @@ def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str
         lines += [
             f"| warehouse build in that run (every file, {full['plumes']:,} plumes) | "
             f"{full['initial_refresh_s']:.2f} s |",
-            f"| `sources` at that size ({full['sources']:,} sources, {full['attributed']:,} attributed plumes; "
-            f"`source_stats` not materialized: {full['source_stats']} rows) | {full['sources_wall_s']:.1f} s |",
+            f"| `sources` at that size ({full['sources']:,} sources, {full['attributed']:,} attributed plumes) | "
+            f"{full['sources_wall_s']:.1f} s |",
+            (f"| `source_stats` at that size, no figures ({full['source_stats']:,} rows) | "
+             f"{full['source_stats_wall_s']:.1f} s |" if full["source_stats_wall_s"] is not None else
+             "| `source_stats` | not materialized (0 rows; `--source-stats` does) |"),
             f"| warehouse refresh after a one-day change ({full['refresh_day']}, {full['refresh_rows']} plumes "
             f"re-read; median of {RUNS}) | {full['refresh_s'] * 1000:,.0f} ms |",
             f"| DuckDB file | {_mib(full['database_bytes'])} |",
@@ -397,6 +412,8 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--instance", choices=("ephemeral", "sqlite"), default="ephemeral",
                         help="Dagster instance of the full-world backfill: in-memory, or SQLite files "
                              "on disk as `make dev` uses")
+    parser.add_argument("--source-stats", action="store_true",
+                        help="full world: also materialize source_stats (no figures) before the queries")
     parser.add_argument("--no-docs", action="store_true")
     parser.add_argument("--warehouse-only", type=Path, default=None,
                         help="data root of an earlier full run: only the one-day refresh and the queries")
@@ -434,7 +451,7 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     with tempfile.TemporaryDirectory(prefix="graph-bench-") as tmp:
         work = args.work or Path(tmp)
         graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)
-        full = None if args.skip_full else bench_full_catalog(work, replica_cls, args.instance)
+        full = None if args.skip_full else bench_full_catalog(work, replica_cls, args.instance, args.source_stats)
         ab = (bench_figures_ab(args.scale, args.first, args.last, args.figures_ab, work,
                                  args.figure_workers, replica_cls)
               if args.figures_ab else None)
