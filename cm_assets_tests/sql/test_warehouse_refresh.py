@@ -161,6 +161,15 @@ def test_spatial_is_loaded_only_for_queries_that_call_it(tmp_path, monkeypatch):
     assert loads == [1]
 
 
+def test_plume_sources_are_stored_by_source_whatever_the_files_order(tmp_path):
+    store, database = Storage(str(tmp_path)), tmp_path / "cm.duckdb"
+    attributed = {f"tan20261001t18162{i}c77s4001-A": f"CH4_1B2_100m_-103.9_32.{9 - i}" for i in range(6)}
+    write_sources(store, attributed)  # in the file: plume order, sources descending
+    refresh_warehouse(database, store)
+    stored = [name for (name,) in run_query(database, "SELECT source_name FROM plume_sources ORDER BY rowid")[1]]
+    assert stored == sorted(attributed.values()) != list(attributed.values())
+
+
 def enriched_drift(database) -> int:
     """Rows in which the table plumes_enriched and its defining query differ (both ways)."""
     query = f"""SELECT count(*) FROM (
