@@ -12,7 +12,7 @@ import pandas as pd
 from cm_assets.carbonmapper.client import CarbonMapperClient
 from cm_assets.reports import plots
 from cm_assets.reports.files import Report
-from cm_assets.reports.source_profile import profile_markdown, source_profile
+from cm_assets.reports.source_profile import detections, profile_markdown, source_profile
 
 #: Half-width (degrees) of the box around the source point searched for overpasses.
 FOOTPRINT_PAD_DEG = 0.01
@@ -39,13 +39,13 @@ def source_report(client: CarbonMapperClient, source_name: str, out_dir: Path, *
     detail = client.get_source(source_name)
     point = detail.point
     footprints = overpasses(client, point.x, point.y) if point is not None else pd.DataFrame()
-    row, detections = source_profile(detail, footprints)
+    row, plumes = source_profile(detail, footprints), detections(detail)
     report = Report(f"source {detail.source_name}", Path(out_dir))
-    report.sources["profile"] = f"source detail ({len(detections)} plumes) and {len(footprints)} overpasses"
+    report.sources["profile"] = f"source detail ({len(plumes)} plumes) and {len(footprints)} overpasses"
     report.add("timeline", "timeline.png",
-               plots.source_timeline(detail.source_name, detections, detail.emission_auto, dpi=dpi), figure=True)
+               plots.source_timeline(detail.source_name, plumes, detail.emission_auto, dpi=dpi), figure=True)
     markdown = profile_markdown(row) + "\n![timeline](timeline.png)\n"
     report.add("profile", "profile.md", markdown)
     report.add("profile_json", "profile.json", json.dumps(_json_ready(row), indent=2, default=str))
-    report.add("detections", "detections.csv", detections.to_csv(index=False))
+    report.add("detections", "detections.csv", plumes.to_csv(index=False))
     return report, row

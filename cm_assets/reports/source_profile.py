@@ -3,9 +3,12 @@ date span, emission distribution, sensor mix, Carbon Mapper's aggregates next to
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+from collections import Counter
 
+import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
@@ -27,57 +30,69 @@ def _finite(value) -> float | None:
 
 def detections(detail) -> pd.DataFrame:
     """One row per attributed plume: id, scene, time, instrument, emission."""
-    return pd.DataFrame([{"plume_id": p.plume_id, "scene_name": p.scene_name,
-                          "scene_timestamp": p.scene_timestamp, "instrument": str(p.instrument or ""),
-                          "emission_auto": p.emission_auto} for p in detail.plumes],
+    plumes = detail.plumes
+    return pd.DataFrame({"plume_id": [p.plume_id for p in plumes], "scene_name": [p.scene_name for p in plumes],
+                         "scene_timestamp": [p.scene_timestamp for p in plumes],
+                         "instrument": [str(p.instrument or "") for p in plumes],
+                         "emission_auto": [p.emission_auto for p in plumes]},
                         columns=["plume_id", "scene_name", "scene_timestamp", "instrument", "emission_auto"])
 
 
-def emission_stats(emissions: pd.Series) -> dict[str, float | None]:
-    """Mean, sample std, min, median, p90, p99 and max of the non-null emissions (None when empty)."""
-    values = pd.to_numeric(emissions).dropna()
-    if values.empty:
+def emission_stats(values: np.ndarray) -> dict[str, float | None]:
+    """Mean, sample std, min, median, p90, p99 and max of the emissions ``values`` that are not NaN
+    (None when there are none); quantiles interpolate linearly, as pandas does."""
+    values = values[~np.isnan(values)]
+    if not len(values):
         return dict.fromkeys(["emission_mean", "emission_std", "emission_min", "emission_median",
                               "emission_p90", "emission_p99", "emission_max"])
+    p50, p90, p99 = np.quantile(values, [0.5, 0.9, 0.99])
     return {"emission_mean": _finite(values.mean()),
-            "emission_std": _finite(values.std()) if len(values) > 1 else None,
-            "emission_min": _finite(values.min()), "emission_median": _finite(values.median()),
-            "emission_p90": _finite(values.quantile(0.9)), "emission_p99": _finite(values.quantile(0.99)),
+            "emission_std": _finite(values.std(ddof=1)) if len(values) > 1 else None,
+            "emission_min": _finite(values.min()), "emission_median": _finite(p50),
+            "emission_p90": _finite(p90), "emission_p99": _finite(p99),
             "emission_max": _finite(values.max())}
 
 
 def covering_scenes(point: Point | None, footprints: pd.DataFrame) -> set[str]:
-    """Names of the footprints (name, west, south, east, north) whose box holds ``point``."""
+    """Names of the footprints (name, west, south, east, north) whose box holds ``point``
+    (compared as arrays: a run has tens of thousands of footprints and as many sources)."""
     if point is None or footprints.empty:
         return set()
-    inside = ((footprints.west <= point.x) & (footprints.east >= point.x)
-              & (footprints.south <= point.y) & (footprints.north >= point.y))
-    return set(footprints.loc[inside, "name"])
+    x, y = point.x, point.y
+    inside = ((footprints["west"].to_numpy() <= x) & (footprints["east"].to_numpy() >= x)
+              & (footprints["south"].to_numpy() <= y) & (footprints["north"].to_numpy() >= y))
+    return set(footprints["name"].iloc[np.flatnonzero(inside)])
 
 
-def source_profile(detail, footprints: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
-    """The profile row of one source and the detections behind it. Persistence is recomputed as
+def _utc(instant: dt.datetime) -> dt.datetime:
+    return instant.replace(tzinfo=dt.timezone.utc) if instant.tzinfo is None else instant.astimezone(dt.timezone.utc)
+
+
+def source_profile(detail, footprints: pd.DataFrame) -> dict:
+    """The profile row of one source, from its detail's plumes (read as plain lists: a run profiles
+    every source, and a data frame per source cost more than the rest). Persistence is recomputed as
     detection scenes / overpasses whose footprint covers the source point (plus the detail's own
     scenes), next to Carbon Mapper's ``persistence`` and site ``emission_auto``."""
-    plumes = detections(detail)
-    times = pd.to_datetime(plumes["scene_timestamp"], utc=True)
+    plumes = detail.plumes
+    times = [_utc(p.scene_timestamp) for p in plumes if p.scene_timestamp is not None]
+    emissions = np.array([np.nan if p.emission_auto is None else p.emission_auto for p in plumes], dtype=float)
     point = detail.point
-    detection_scenes = set(plumes["scene_name"])
+    detection_scenes = {p.scene_name for p in plumes}
     overpasses = covering_scenes(point, footprints) | {s.name for s in detail.scenes} | detection_scenes
     return {
         "source_name": detail.source_name, "gas": detail.gas, "sector": detail.sector,
         "lon": point.x if point is not None else None, "lat": point.y if point is not None else None,
-        "detections": len(plumes), "with_emission": int(pd.to_numeric(plumes["emission_auto"]).notna().sum()),
-        "distinct_days": int(times.dt.strftime("%Y-%m-%d").nunique()),
-        "first_detection": times.min() if len(times) else None,
-        "last_detection": times.max() if len(times) else None,
-        **emission_stats(plumes["emission_auto"]),
-        "sensor_mix": plumes["instrument"].value_counts().to_dict(),
+        "detections": len(plumes), "with_emission": int((~np.isnan(emissions)).sum()),
+        "distinct_days": len({t.date() for t in times}),
+        "first_detection": pd.Timestamp(min(times)) if times else None,
+        "last_detection": pd.Timestamp(max(times)) if times else None,
+        **emission_stats(emissions),
+        "sensor_mix": dict(Counter(str(p.instrument or "") for p in plumes).most_common()),
         "cm_persistence": detail.persistence, "site_emission": detail.emission_auto,
         "overpasses": len(overpasses), "detection_scenes": len(detection_scenes),
         "persistence_recomputed": len(detection_scenes) / len(overpasses) if overpasses else None,
         "geometry": Point(point.x, point.y) if point is not None else None,
-    }, plumes
+    }
 
 
 def _cell(value) -> str:

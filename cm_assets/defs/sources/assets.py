@@ -16,7 +16,7 @@ from cm_assets.defs.sources.build import attribution, regional_bboxes
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 from cm_assets.reports import plots
-from cm_assets.reports.source_profile import source_profile
+from cm_assets.reports.source_profile import detections, source_profile
 from cm_assets.sql.schema import conform
 
 def materialized_plumes(store: Storage) -> pd.DataFrame:
@@ -109,10 +109,10 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         def one(name: str) -> dict | None:
             try:
                 detail = client.get_source(name)
-                row, detections = source_profile(detail, footprints)
+                row = source_profile(detail, footprints)
                 if config.plots:
                     row["timeline_png"] = figures.render(layout.source_timeline_png(name), plots.source_timeline, name,
-                                                         detections, detail.emission_auto,
+                                                         detections(detail), detail.emission_auto,
                                                          workers=config.figure_workers)
                 return row
             except SourceNotFound:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -10,7 +12,8 @@ from cm_assets.sql.query import run_query
 
 PROFILE = ["source_name", "detections", "with_emission", "distinct_days", "emission_mean", "emission_std",
            "emission_min", "emission_median", "emission_p90", "emission_p99", "emission_max",
-           "cm_persistence", "site_emission", "persistence_recomputed"]
+           "cm_persistence", "site_emission", "persistence_recomputed", "first_detection", "last_detection",
+           "sensor_mix"]
 
 
 def test_source_stats_profile_matches_the_source_detail(built, replica):
@@ -30,3 +33,8 @@ def test_source_stats_profile_matches_the_source_detail(built, replica):
         if len(emissions) > 1:
             assert row.emission_std == pytest.approx(emissions.std())
         assert row.cm_persistence == pytest.approx(detail.persistence)
+        times = pd.to_datetime(pd.Series([p.scene_timestamp for p in detail.plumes]), utc=True)
+        assert row.distinct_days == times.dt.strftime("%Y-%m-%d").nunique()
+        assert (pd.Timestamp(row.first_detection), pd.Timestamp(row.last_detection)) == (times.min(), times.max())
+        mix = pd.Series([str(p.instrument) for p in detail.plumes]).value_counts()
+        assert json.loads(row.sensor_mix) == mix.to_dict()
