@@ -30,11 +30,9 @@ def _finite(value) -> float | None:
 
 def detections(detail) -> pd.DataFrame:
     """One row per attributed plume: id, scene, time, instrument, emission."""
-    plumes = detail.plumes
-    return pd.DataFrame({"plume_id": [p.plume_id for p in plumes], "scene_name": [p.scene_name for p in plumes],
-                         "scene_timestamp": [p.scene_timestamp for p in plumes],
-                         "instrument": [str(p.instrument or "") for p in plumes],
-                         "emission_auto": [p.emission_auto for p in plumes]},
+    return pd.DataFrame([{"plume_id": p.plume_id, "scene_name": p.scene_name,
+                          "scene_timestamp": p.scene_timestamp, "instrument": str(p.instrument or ""),
+                          "emission_auto": p.emission_auto} for p in detail.plumes],
                         columns=["plume_id", "scene_name", "scene_timestamp", "instrument", "emission_auto"])
 
 
