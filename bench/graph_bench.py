@@ -313,10 +313,10 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "
         sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
             asset_selection=[AssetKey("sources"), AssetKey("warehouse")], instance=DagsterInstance.ephemeral())
         sources_wall = time.perf_counter() - started
-        stats_wall = None
+        stats, stats_wall = None, None
         if source_stats and sources.success:
             started = time.perf_counter()
-            sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+            stats = defs.resolve_job_def("refresh_warehouse").execute_in_process(
                 asset_selection=[AssetKey("source_stats"), AssetKey("warehouse")],
                 run_config={"ops": {"source_stats": {"config": {"plots": False}}}},
                 instance=DagsterInstance.ephemeral())
@@ -328,7 +328,7 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "
         database, "SELECT (SELECT count(*) FROM plumes), (SELECT count(*) FROM plume_sources), "
                   "(SELECT count(*) FROM sources), (SELECT count(*) FROM source_stats)")
     partitions = (last - date.fromisoformat(OBSERVATION_START)).days + 1
-    return {"success": result.success and sources.success, "replica_start_s": replica_start, "wall_s": wall,
+    return {"success": result.success and sources.success and (stats is None or stats.success), "replica_start_s": replica_start, "wall_s": wall,
             "plumes": plumes, "partitions": partitions, "requests": requests_made, "peak_rss_kib": peak_kib,
             "rss_before_kib": before, "catalog_bytes": _tree_bytes(root / "catalog"),
             "initial_refresh_s": _refresh_seconds(result), "sources_wall_s": sources_wall,

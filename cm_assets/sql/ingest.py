@@ -43,7 +43,7 @@ RTREE_TABLES = ("plume_products", "scene_crops", "sources", "source_stats")
 
 # rows of these single-file tables are stored in this order: the join of plume_sources with
 # source_stats and the grouping by source then find each source's rows together (the benchmark's
-# join 83 -> 72 ms, A B on one file, docs/pipeline.md "Where a reader's time goes")
+# join query 83 -> 72 ms in a one-off A B on one file: docs/pipeline.md "Where a reader's time goes")
 INSERT_ORDER: dict[str, str] = {"plume_sources": "source_name, plume_id", "source_stats": "source_name"}
 
 # files read by one scan: bounds the writer's memory when a rebuild reads thousands of days
