@@ -68,6 +68,11 @@ def _plume_id(value: Any) -> Any:
     return value
 
 
+def as_utc(instant: dt.datetime) -> dt.datetime:
+    """``instant`` as an aware UTC datetime; a naive one is read as UTC (as the API means it)."""
+    return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
+
+
 def compact_instant(text: str) -> dt.datetime:
     """The naive instant of the 15 characters ``YYYYMMDDtHHMMSS`` (as ids and scene names spell it);
     ValueError when it is not a real one. ``datetime.strptime`` does the same ~5× slower: it looks up the locale on

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from cm_assets.carbonmapper.enums import Gas, Instrument, Quality, Sector
+from cm_assets.carbonmapper.models import as_utc
 
 Params = list[tuple[str, str]]
 Instant = dt.datetime | dt.date | str | None
@@ -18,9 +19,7 @@ def _instant(value: Instant) -> str:
     if value is None or value == "":
         return ".."
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

@@ -3,7 +3,6 @@ date span, emission distribution, sensor mix, Carbon Mapper's aggregates next to
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from collections import Counter
@@ -11,6 +10,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point
+
+from cm_assets.carbonmapper.models import as_utc
 
 #: Profile fields in report order, with their labels (the ``source_stats`` columns of the same name).
 PROFILE_FIELDS: dict[str, str] = {
@@ -62,17 +63,13 @@ def covering_scenes(point: Point | None, footprints: pd.DataFrame) -> set[str]:
     return set(footprints["name"].iloc[np.flatnonzero(inside)])
 
 
-def _utc(instant: dt.datetime) -> dt.datetime:
-    return instant.replace(tzinfo=dt.timezone.utc) if instant.tzinfo is None else instant.astimezone(dt.timezone.utc)
-
-
 def source_profile(detail, footprints: pd.DataFrame) -> dict:
     """The profile row of one source, from its detail's plumes (read as plain lists: a run profiles
     every source, and a data frame per source cost more than the rest). Persistence is recomputed as
     detection scenes / overpasses whose footprint covers the source point (plus the detail's own
     scenes), next to Carbon Mapper's ``persistence`` and site ``emission_auto``."""
     plumes = detail.plumes
-    times = [_utc(p.scene_timestamp) for p in plumes if p.scene_timestamp is not None]
+    times = [as_utc(p.scene_timestamp) for p in plumes if p.scene_timestamp is not None]
     emissions = np.array([np.nan if p.emission_auto is None else p.emission_auto for p in plumes], dtype=float)
     point = detail.point
     detection_scenes = {p.scene_name for p in plumes}

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+
+from cm_assets.carbonmapper.models import as_utc
 
 
 def parse_time(text: str) -> datetime:
     """An ISO-8601 instant from the API as aware UTC (``Z`` allowed, naive means UTC)."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return as_utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
 
 
 @dataclass(frozen=True)
