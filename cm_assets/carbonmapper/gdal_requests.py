@@ -7,9 +7,10 @@ the GDAL library that rasterio loaded; where that fails, :func:`made` returns No
 
 GDAL keeps its statistics per file for the life of the process, so its report grows with every
 file read: parsing it on every call made a long run quadratic (245 KB and ~4 ms a parse after 30
-days of crops; a few MB a parse over a year, by extrapolation). Each call therefore adds the report's totals to a running count and resets
-GDAL's statistics. The two calls run back to back with the GIL held (``PyDLL``), so no Python
-thread runs between them; a request GDAL logs in the microseconds between them goes uncounted.
+days of crops; a few MB a parse over a year, by extrapolation). Each call therefore adds the
+report's totals to a running count and resets GDAL's statistics right after reading them. GDAL
+has no read-and-reset in one call, and other threads' reads go on meanwhile: a request GDAL logs
+in the microseconds between the two calls goes uncounted.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import threading
 import rasterio
 
 
-def _library() -> ctypes.PyDLL | None:
-    """GDAL as loaded by rasterio, its functions called without releasing the GIL."""
+def _library() -> ctypes.CDLL | None:
+    """GDAL as loaded by rasterio."""
     here = os.path.dirname(rasterio.__file__)
     candidates = glob.glob(os.path.join(here, os.pardir, "rasterio.libs", "libgdal*.so*"))
     candidates += ["libgdal.so"]
     for path in candidates:
         try:
-            lib = ctypes.PyDLL(path)
+            lib = ctypes.CDLL(path)
             lib.VSINetworkStatsGetAsSerializedJSON.restype = ctypes.c_void_p
             lib.VSINetworkStatsGetAsSerializedJSON.argtypes = [ctypes.c_void_p]
             lib.VSINetworkStatsReset.restype = None
@@ -49,19 +50,28 @@ _LOCK = threading.Lock()
 _counted = 0  # requests of the reports already read and reset
 
 
+def _report(reset: bool = False) -> dict | None:
+    """GDAL's network statistics as they stand (None: unavailable); with ``reset``, cleared the
+    moment they are read."""
+    pointer = _LIB.VSINetworkStatsGetAsSerializedJSON(None)
+    if not pointer:
+        return None
+    if reset:
+        _LIB.VSINetworkStatsReset()
+    try:
+        return json.loads(ctypes.string_at(pointer).decode())
+    finally:
+        _LIB.VSIFree(pointer)
+
+
 def made() -> int | None:
     """HTTP requests GDAL has sent from this process so far (None: statistics unavailable)."""
     global _counted
     if _LIB is None:
         return None
     with _LOCK:
-        pointer = _LIB.VSINetworkStatsGetAsSerializedJSON(None)
-        if not pointer:
+        stats = _report(reset=True)
+        if stats is None:
             return None
-        _LIB.VSINetworkStatsReset()
-        try:
-            stats = json.loads(ctypes.string_at(pointer).decode())
-        finally:
-            _LIB.VSIFree(pointer)
         _counted += sum(int(m.get("count", 0)) for m in stats.get("methods", {}).values())
         return _counted
