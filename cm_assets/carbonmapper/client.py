@@ -256,18 +256,27 @@ class CarbonMapperClient:
         if limit is not None:
             yield from islice(self.iter_scene_footprints(bbox, observed, instruments, gas), _limit(limit))
             return
-        params = plume_filters(gas=gas, instruments=instruments, observed=observed, bbox=bbox,
-                               status=None, sort="asc")
         offset = 0
         while True:
-            page = self.transport.get_json("/catalog/scenes/annotated", params + [
-                ("limit", str(MAX_SCENE_PAGE)), ("offset", str(offset))])
-            items, total = _envelope(page, "count", "/catalog/scenes/annotated")
-            for item in items:
-                yield SceneFootprint.parse(item)
+            items, total = self.scene_footprint_page(offset, bbox, observed, instruments, gas)
+            yield from items
             offset += len(items)
             if not items or offset >= total:
                 return
+
+    def scene_footprint_page(self, offset: int, bbox: Sequence[float] | None = None,
+                             observed: Interval | None = None,
+                             instruments: Iterable[Instrument | str] | None = None,
+                             gas: Gas | str | None = None) -> tuple[list[SceneFootprint], int]:
+        """One page (:data:`MAX_SCENE_PAGE` overpasses from ``offset``) of
+        ``/catalog/scenes/annotated`` and the listing's total: the first page's total lets a caller
+        ask for the remaining pages at once."""
+        params = plume_filters(gas=gas, instruments=instruments, observed=observed, bbox=bbox,
+                               status=None, sort="asc")
+        page = self.transport.get_json("/catalog/scenes/annotated", params + [
+            ("limit", str(MAX_SCENE_PAGE)), ("offset", str(offset))])
+        items, total = _envelope(page, "count", "/catalog/scenes/annotated")
+        return [SceneFootprint.parse(item) for item in items], total
 
     def tiles_for_source(self, name: str) -> list[SceneItem]:
         """STAC L2B items of the scenes in which a source's plumes were detected."""

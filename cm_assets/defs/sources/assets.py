@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from pydantic import Field
 from shapely.geometry import Point
 
+from cm_assets.carbonmapper.client import MAX_SCENE_PAGE
 from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
 from cm_assets.defs import figures
 from cm_assets.defs.automation import after_upstream_settles, after_upstream_settles_or_daily
@@ -39,6 +40,7 @@ def _summary_row(summary) -> dict:
 class SourcesConfig(Config):
     region_deg: float = Field(
         default=5.0, description="Grid cell (degrees) grouping plumes into regional source queries.")
+    workers: int = Field(default=8, description="Regional source queries in flight at once.")
 
 
 @asset(deps=["plume_catalog"], group_name="sources", kinds={"geoparquet"},
@@ -46,15 +48,15 @@ class SourcesConfig(Config):
 def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper: CarbonMapperResource,
             storage: StorageResource) -> MaterializeResult:
     """Carbon Mapper sources around every materialized plume (one source listing per regional box
-    of plumes, never a globe-spanning box) and the plume → source attribution table.
-    Files: sources/sources.parquet, sources/plume_sources.parquet."""
+    of plumes, never a globe-spanning box; the boxes are listed concurrently) and the plume → source
+    attribution table. Files: sources/sources.parquet, sources/plume_sources.parquet."""
     store = storage.storage()
     plumes = materialized_plumes(store)
     boxes = regional_bboxes(plumes["lon"], plumes["lat"], config.region_deg)
     found: dict[str, dict] = {}
-    with carbonmapper.get_client() as client:
-        for bbox in boxes:
-            for summary in client.list_sources(bbox=bbox):
+    with carbonmapper.get_client() as client, ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        for listing in pool.map(lambda bbox: client.list_sources(bbox=bbox), boxes):  # boxes' order kept
+            for summary in listing:
                 found[summary.source_name] = _summary_row(summary)
     listing = pd.DataFrame(list(found.values()))
     links = attribution(listing, plumes) if len(listing) else pd.DataFrame(columns=["plume_id", "source_name"])
@@ -69,23 +71,29 @@ def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper:
 
 
 def _footprints(client, store: Storage, workers: int) -> pd.DataFrame:
-    """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources; the
-    boxes are listed concurrently (each box's pages follow one another)."""
+    """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources, on one
+    pool of ``workers``: every box's first page at once, then all their remaining pages at once (a
+    box whose pages add up short of its total is paged through again, one page after another)."""
     table = store.read_parquet(layout.SOURCES)
-
-    def listed(bbox) -> list:
-        return [scene for scene in client.iter_scene_footprints(bbox=bbox) if scene.bounds]
-
+    boxes = regional_bboxes(table["lon"], table["lat"])
     rows = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for scenes in pool.map(listed, regional_bboxes(table["lon"], table["lat"])):
+        firsts = list(pool.map(lambda bbox: client.scene_footprint_page(0, bbox), boxes))
+        later = [[pool.submit(client.scene_footprint_page, offset, bbox)
+                  for offset in range(MAX_SCENE_PAGE, total, MAX_SCENE_PAGE)] if len(items) == MAX_SCENE_PAGE else []
+                 for bbox, (items, total) in zip(boxes, firsts)]
+        for bbox, (items, total), pages in zip(boxes, firsts, later):
+            scenes = items + [scene for page in pages for scene in page.result()[0]]
+            if len(scenes) < total:  # the API paged by less than asked, or the listing changed meanwhile
+                scenes = list(client.iter_scene_footprints(bbox=bbox))
             for scene in scenes:
-                rows[scene.name] = dict(zip(["west", "south", "east", "north"], scene.bounds), name=scene.name)
+                if scene.bounds:
+                    rows[scene.name] = dict(zip(["west", "south", "east", "north"], scene.bounds), name=scene.name)
     return pd.DataFrame(list(rows.values()), columns=["name", "west", "south", "east", "north"])
 
 
 class SourceStatsConfig(Config):
-    workers: int = Field(default=4, description="Source details and footprint boxes fetched concurrently.")
+    workers: int = Field(default=8, description="Source details and footprint boxes fetched concurrently.")
     plots: bool = Field(default=True, description="Render an emission timeline PNG per source.")
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
