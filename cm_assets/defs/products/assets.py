@@ -1,6 +1,7 @@
 """The ``plume_products`` asset: the seven per-plume products stored locally, with statistics."""
 
 import json
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import pandas as pd
 import rasterio
@@ -18,7 +19,8 @@ from cm_assets.carbonmapper.files import geometry_from_geojson
 from cm_assets.carbonmapper.errors import ProductNotAvailable, describe, is_run_wide
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
-from cm_assets.carbonmapper.products import PLUME_PRODUCTS, alpha_outline
+from cm_assets.carbonmapper.products import PLUME_PRODUCTS, PlumeProducts, alpha_outline
+from cm_assets.carbonmapper.transport import POOL_SIZE
 from cm_assets.defs import checks, figures
 from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
@@ -39,6 +41,8 @@ PREVIEW = ["plume_id", "mask_pixels", "max_enhancement", "outline_area_m2", "emi
 
 class ProductsConfig(Config):
     workers: int = Field(default=8, description="Plumes fetched concurrently, across all days of the run.")
+    file_workers: int = Field(default=POOL_SIZE, description="Product files in flight at once, across the run's "
+                                                             "plumes (a plume's seven files are asked for together).")
     plots: bool = Field(default=True, description="Render each plume's four-panel quick-look PNG.")
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
@@ -53,20 +57,31 @@ def _load_outline(path: str):
         return geometry_from_geojson(json.load(fh))
 
 
-def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: bool,
+def _save_all(products: PlumeProducts, store: Storage, plume_id: str, files: Executor) -> dict[str, str | None]:
+    """Each product file stored unchanged (its path; None: the API has no such asset), all seven
+    in flight at once on ``files``."""
+    def save(name: str, filename: str) -> str | None:
+        try:
+            return save_with(store, lambda target: products.save(name, target), layout.product_file(plume_id, filename))
+        except ProductNotAvailable:
+            return None
+
+    saving = {name: files.submit(save, name, filename) for name, filename in PRODUCT_FILES.items()}
+    return {name: future.result() for name, future in saving.items()}
+
+
+def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: bool, files: Executor,
               figure_workers: int | None = figures.FIGURE_WORKERS) -> dict:
-    """Store one plume's seven products unchanged and measure them; a missing asset is listed.
-    The quick-look is a :class:`~cm_assets.defs.figures.PendingFigure` until the day is assembled."""
+    """Store one plume's seven products unchanged (fetched together on ``files``) and measure them;
+    a missing asset is listed. The quick-look is a :class:`~cm_assets.defs.figures.PendingFigure`
+    until the day is assembled."""
     products = client.plume_products(record)
     missing: list[str] = []
     row: dict = {"plume_id": record.plume_id, "observation_day": day,
                  "emission_version": record.emission_version, "emission_auto": record.emission_auto}
     loaded: dict = {}
-    for name, filename in PRODUCT_FILES.items():
-        try:
-            path = save_with(store, lambda target, name=name: products.save(name, target),
-                             layout.product_file(record.plume_id, filename))
-        except ProductNotAvailable:
+    for name, path in _save_all(products, store, record.plume_id, files).items():
+        if path is None:
             missing.append(name)
             loaded[name] = None
             continue
@@ -75,7 +90,7 @@ def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: 
         if local is None:
             loaded[name] = getattr(products, name)
         else:
-            loaded[name] = _load_raster(local) if filename.endswith(".tif") else _load_outline(local)
+            loaded[name] = _load_raster(local) if PRODUCT_FILES[name].endswith(".tif") else _load_outline(local)
     outline = loaded["outline"]
     if outline is None and loaded["mask"] is not None:
         outline = alpha_outline(loaded["mask"])
@@ -113,9 +128,9 @@ def _rel(store: Storage, uri: str) -> str:
 
 
 def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
-                  config: ProductsConfig, log) -> DayPlan:
-    """The products table of one day, one task per plume (previous complete rows of unchanged
-    plumes are reused)."""
+                  config: ProductsConfig, files: Executor, log) -> DayPlan:
+    """The products table of one day, one task per plume, its files fetched on ``files`` (previous
+    complete rows of unchanged plumes are reused)."""
     remove_plume_temporaries(store, records, layout.product_dirs, log)
     reuse = _reusable(store, day, log)
 
@@ -124,7 +139,7 @@ def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
         if known is not None:
             return known
         try:
-            return plume_row(client, record, store, day, config.plots, config.figure_workers)
+            return plume_row(client, record, store, day, config.plots, files, config.figure_workers)
         except Exception as error:  # one plume's fetch/write/read failure never stops the day
             if is_run_wide(error):
                 raise
@@ -171,9 +186,10 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
     store = storage.storage()
-    tables = build_days(context.partition_keys, carbonmapper, store, layout.products_day, "plume_products",
-                        lambda client, records, day: plan_products(client, records, store, day, config,
-                                                                   context.log), config.workers)
+    with ThreadPoolExecutor(max_workers=max(1, config.file_workers), thread_name_prefix="file") as files:
+        tables = build_days(context.partition_keys, carbonmapper, store, layout.products_day, "plume_products",
+                            lambda client, records, day: plan_products(client, records, store, day, config, files,
+                                                                       context.log), config.workers)
     for day, table in tables.items():
         context.add_asset_metadata(products_metadata(table, store, day), partition_key=day)
     return MaterializeResult(metadata={"days": len(tables)},
