@@ -34,6 +34,7 @@ import duckdb
 import requests
 from dagster import AssetKey, DagsterInstance
 
+from cm_assets.carbonmapper import gdal_requests
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.figures import shutdown_pools
 from cm_assets.defs.partitions import OBSERVATION_START
@@ -244,6 +245,7 @@ def profile_reader(database: Path, query: str = QUERIES["count plumes"]) -> dict
 def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool,
                 figure_workers: int | None) -> tuple[float, bool]:
     defs = build_definitions(*_resources(replica, root))
+    gdal_requests.forget_files()  # as in a new run process: no GDAL cache of an earlier run's files
     config = {"config": {"plots": plots, "figure_workers": figure_workers}}
     run_config = {"ops": {name: config for name in ("plume_products", "scene_crops", "source_stats")},
                   "loggers": {"console": {"config": {"log_level": "ERROR"}}}}

@@ -41,6 +41,7 @@ from pathlib import Path
 import requests
 from dagster import DagsterInstance
 
+from cm_assets.carbonmapper import gdal_requests
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.figures import shutdown_pools
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -134,6 +135,7 @@ def run_cm_assets(replica: ReplicaProcess, root: Path, first: str, last: str) ->
     os.environ["CARBONMAPPER_EMAIL"], os.environ["CARBONMAPPER_PASSWORD"] = replica.email, replica.password
     os.environ.pop("CARBONMAPPER_TOKEN", None)
     defs = build_definitions(CarbonMapperResource(api_url=replica.api_url), StorageResource(root=str(root)))
+    gdal_requests.forget_files()  # as in a new run process (the seed's reader starts afresh each pass too)
     _reset(replica)
     server, client = _server_cpu(replica), _cm_assets_cpu()
     started = time.perf_counter()

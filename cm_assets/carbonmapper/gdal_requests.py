@@ -38,6 +38,8 @@ def _library() -> ctypes.CDLL | None:
             lib.VSINetworkStatsReset.argtypes = []
             lib.VSIFree.argtypes = [ctypes.c_void_p]
             lib.CPLSetConfigOption.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+            lib.VSICurlClearCache.restype = None
+            lib.VSICurlClearCache.argtypes = []
         except (OSError, AttributeError):
             continue
         lib.CPLSetConfigOption(b"CPL_VSIL_NETWORK_STATS_ENABLED", b"YES")
@@ -75,3 +77,13 @@ def made() -> int | None:
             return None
         _counted += sum(int(m.get("count", 0)) for m in stats.get("methods", {}).values())
         return _counted
+
+
+def forget_files() -> bool:
+    """Drop what GDAL keeps of remote files in this process (sizes, headers, cached ranges), so the
+    next read of each starts as in a new process: what a benchmark running several runs in one
+    process needs to compare with a reader that starts afresh. False: GDAL not reachable."""
+    if _LIB is None:
+        return False
+    _LIB.VSICurlClearCache()
+    return True

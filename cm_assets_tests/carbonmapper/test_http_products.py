@@ -12,6 +12,7 @@ from shapely.geometry import box
 from cm_assets.carbonmapper import (CarbonMapperClient, CollectionId, NoOverlap, NotGeoreferenced,
                                    PlumeRecord,
                                    ProductNotAvailable, SceneNotPublished, SceneRaster)
+from cm_assets.carbonmapper import gdal_requests
 from cm_assets.carbonmapper.geo import reproject_geometry
 
 ERAS = ["stac_plume", "recent_plume"]
@@ -152,3 +153,21 @@ def test_scene_band_names_are_checked(recent_plume):
     assert isinstance(scene, SceneRaster)
     with pytest.raises(KeyError):
         scene.crop("uas", box(0, 0, 1, 1))
+
+
+def test_forgetting_gdals_files_makes_the_next_read_start_afresh(client: CarbonMapperClient, stac_plume):
+    """Benchmarks running several runs in one process forget GDAL's files between runs: a crop
+    then costs the requests it costs in a new process, not the fewer a warm GDAL cache leaves."""
+    plume, scene = stac_plume
+    outline = client.plume_products(plume).outline
+
+    def requests_of_a_crop() -> int:
+        before = gdal_requests.made()
+        scene.crop("cmf", outline, pad_px=16)
+        return gdal_requests.made() - before
+
+    assert gdal_requests.forget_files()
+    first = requests_of_a_crop()
+    again = requests_of_a_crop()
+    assert gdal_requests.forget_files()
+    assert again < first == requests_of_a_crop()
