@@ -257,13 +257,21 @@ def make_handler(state: ReplicaState, router: Router, origin: str
     return Handler
 
 
+class _Origin(ThreadingHTTPServer):
+    """One origin's listener, with a production server's listen backlog: the standard library's 5
+    drops the connection attempts beyond it, and the client's TCP retries them a second later
+    (concurrent GDAL reads, each on its own connection, hit that)."""
+
+    request_queue_size = 511
+
+
 class ReplicaServer:
     """The two listening origins, run on background threads."""
 
     def __init__(self, host: str, api_port: int, cdn_port: int,
                  build: Callable[[str, str], tuple[ReplicaState, Router, Router]]) -> None:
-        self._api = ThreadingHTTPServer((host, api_port), BaseHTTPRequestHandler)
-        self._cdn = ThreadingHTTPServer((host, cdn_port), BaseHTTPRequestHandler)
+        self._api = _Origin((host, api_port), BaseHTTPRequestHandler)
+        self._cdn = _Origin((host, cdn_port), BaseHTTPRequestHandler)
         for server in (self._api, self._cdn):
             server.daemon_threads = True
         root = f"http://{host}:{self._api.server_address[1]}"
