@@ -11,6 +11,9 @@ days of crops; a few MB a parse over a year, by extrapolation). Each call theref
 report's totals to a running count and resets GDAL's statistics right after reading them. GDAL
 has no read-and-reset in one call, and other threads' reads go on meanwhile: a request GDAL logs
 in the microseconds between the two calls goes uncounted.
+
+:func:`forget_files` empties GDAL's cache of remote files, for benchmarks that run several runs in
+one process and must not let a later run read what an earlier one cached.
 """
 
 from __future__ import annotations
