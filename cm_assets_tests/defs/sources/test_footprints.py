@@ -19,23 +19,17 @@ from cm_assets.storage.store import Storage
 
 
 class HalfPages:
-    """The client, answering pages half as long as asked (an API whose page is smaller than ours)."""
+    """The client, answering pages half as long as asked (an API whose page is smaller than ours);
+    its listing pages through them with the client's own loop."""
+
+    iter_scene_footprints = CarbonMapperClient.iter_scene_footprints
 
     def __init__(self, client: CarbonMapperClient) -> None:
         self._client = client
 
-    def scene_footprint_page(self, offset: int, bbox=None):
-        items, total = self._client.scene_footprint_page(offset, bbox)
+    def scene_footprint_page(self, offset: int, *filters):
+        items, total = self._client.scene_footprint_page(offset, *filters)
         return items[:MAX_SCENE_PAGE // 2], total
-
-    def iter_scene_footprints(self, bbox=None):
-        offset = 0
-        while True:
-            items, total = self.scene_footprint_page(offset, bbox)
-            yield from items
-            offset += len(items)
-            if not items or offset >= total:
-                return
 
 
 @pytest.fixture(scope="module")
