@@ -9,7 +9,8 @@
    warehouse refresh after a one-day change (median of 5), and typical queries, each on a fresh
    read-only connection (median of 5).
 3. With ``--figures-ab N``: the same window with figures on and off, alternating (A B A B, N pairs)
-   on one warm replica: the cost of the pictures over the run without them.
+   on one warm replica, each run starting with GDAL's cache of remote files emptied: the cost of
+   the pictures over the run without them.
 
     python bench/graph_bench.py [--scale demo] [--days 30] [--skip-graph] [--skip-full] [--source-stats] [--no-docs]
     python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --skip-graph --skip-full

@@ -5,7 +5,8 @@ environment, created by this script under ``bench/.seed-venv`` (git-ignored; nev
 the package), through ``bench/seed_reader_run.py``: per CH4 plume of the window, sequentially, the 7
 products, the 3 L2B crops and the plume's source, as the seed notebook does. cm_assets runs
 ``refresh_all`` (everything it does: both gases, products, crops, figures, sources, source_stats,
-the warehouse) over the same days. Both read from one replica, its raster cache warmed by a first
+the warehouse) over the same days, each pass starting with GDAL's cache of remote files emptied
+(as in a run's own process; the seed's reader is a new process each pass). Both read from one replica, its raster cache warmed by a first
 cm_assets run, alternating A B A B, at loopback and with every response delayed by 100 ms
 (``--slow-rate 1 --slow-ms 100``: a replica restarted on the same data directory, cache kept).
 
