@@ -21,7 +21,8 @@ from shapely.ops import unary_union
 
 from cm_assets.carbonmapper import gdal_requests
 from cm_assets.carbonmapper.atomic import write_atomic
-from cm_assets.carbonmapper.errors import ProductNotAvailable
+from cm_assets.carbonmapper.cog_ranges import RemoteCog
+from cm_assets.carbonmapper.errors import ApiError, ProductNotAvailable
 from cm_assets.carbonmapper.geo import http_env, vsicurl
 from cm_assets.carbonmapper.ratelimit import RateLimiter
 from cm_assets.carbonmapper.transport import Transport
@@ -98,6 +99,27 @@ class FileIO:
     def save(self, key: str, url: str | None, path: str | os.PathLike[str]) -> Path:
         """Download to ``path`` atomically (temporary file in the same directory + rename)."""
         return write_atomic(path, self.fetch(key, url))
+
+    def fetch_range(self, key: str, url: str | None, start: int, end: int) -> tuple[bytes, int]:
+        """Bytes ``[start, end)`` (fewer at the end of the file) and the file's size, from one range
+        ``GET``; a server answering the whole file (200) gives all of it. ProductNotAvailable on
+        404/403 or a missing URL."""
+        if not url:
+            raise ProductNotAvailable(key)
+        response = self.transport.request("GET", url, passthrough=ABSENT, headers={
+            "Range": f"bytes={start}-{end - 1}", "Accept": "*/*"})
+        if response.status_code in ABSENT:
+            raise ProductNotAvailable(key, url, response.status_code)
+        if response.status_code != 206:
+            return response.content[start:end], len(response.content)
+        first, _, size = response.headers.get("Content-Range", "").partition(" ")[2].partition("/")
+        if not size.isdigit() or int(first.partition("-")[0] or -1) != start:
+            raise ApiError(206, url, "GET", f"unexpected Content-Range for bytes {start}-{end - 1}")
+        return response.content, int(size)
+
+    def open_cog(self, key: str, url: str) -> RemoteCog:
+        """A remote COG read by byte ranges (see :mod:`.cog_ranges`); use it in a ``with`` block."""
+        return RemoteCog(self, key, url)
 
     def exists(self, url: str) -> bool:
         """Range probe ``bytes=0-1``: True on 200/206, False on 404/403; other errors raise."""

@@ -1,8 +1,9 @@
-"""L2B scene rasters: windowed COG reads over HTTP, never a whole-scene download."""
+"""L2B scene rasters: windowed COG reads by byte ranges, never a whole-scene download."""
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -59,6 +60,7 @@ class SceneRaster:
         self.urls = dict(urls)
         self._io = io
         self._alternates = {band: list(c) for band, c in (alternates or {}).items() if len(c) > 1}
+        self._probing = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SceneRaster({self.scene_name!r}, collection={self.collection!r})"
@@ -79,10 +81,11 @@ class SceneRaster:
     def _url(self, band: str) -> str:
         if band not in RASTER_BANDS:
             raise KeyError(f"not a raster band: {band!r} (choose from {', '.join(RASTER_BANDS)})")
-        candidates = self._alternates.pop(band, None)
-        if candidates:  # first use: keep the first candidate that exists
-            self.urls[band] = next((u for u in candidates if self._io.exists(u)), candidates[0])
-        url = self.urls.get(band)
+        with self._probing:  # plumes of one scene are cropped from several threads
+            candidates = self._alternates.pop(band, None)
+            if candidates:  # first use: keep the first candidate that exists
+                self.urls[band] = next((u for u in candidates if self._io.exists(u)), candidates[0])
+            url = self.urls.get(band)
         if not url:
             raise ProductNotAvailable(band)
         return url
@@ -92,29 +95,29 @@ class SceneRaster:
         """Per band, the native-resolution window covering ``polygon``'s bounds (None: no overlap)."""
         out: dict[str, GeoArray | None] = {}
         for band in bands:
-            with self._io.open_raster(band, self._url(band)) as dataset:
-                _require_crs(dataset, band)
-                local = reproject_geometry(polygon, crs, dataset.crs)
-                window = _window(dataset, local.bounds, pad_px=0)
-                out[band] = GeoArray.read(dataset, window) if window is not None else None
+            with self._io.open_cog(band, self._url(band)) as cog:
+                _require_crs(cog.dataset, band)
+                local = reproject_geometry(polygon, crs, cog.dataset.crs)
+                window = _window(cog.dataset, local.bounds, pad_px=0)
+                out[band] = cog.read(window) if window is not None else None
         return out
 
     def crop(self, band: str, outline: BaseGeometry, pad_px: int = 64,
              crs: str = "EPSG:4326") -> GeoArray:
         """The window around ``outline``'s bounds, rounded out, padded by ``pad_px``, clipped."""
-        with self._io.open_raster(band, self._url(band)) as dataset:
-            _require_crs(dataset, band)
-            bounds = transform_bounds(crs, dataset.crs, *outline.bounds, densify_pts=21)
-            window = _window(dataset, bounds, pad_px=pad_px)
+        with self._io.open_cog(band, self._url(band)) as cog:
+            _require_crs(cog.dataset, band)
+            bounds = transform_bounds(crs, cog.dataset.crs, *outline.bounds, densify_pts=21)
+            window = _window(cog.dataset, bounds, pad_px=pad_px)
             if window is None:
                 raise NoOverlap(f"{self.scene_name} {band}: outline does not overlap the raster")
-            return GeoArray.read(dataset, window)
+            return cog.read(window)
 
 
     def read_pixels(self, band: str, window: Window | None = None) -> np.ndarray:
         """Raw values of a pixel window (bands first); the way to read ``*-unortho`` frames."""
-        with self._io.open_raster(band, self._url(band)) as dataset:
-            return dataset.read(window=window)
+        with self._io.open_cog(band, self._url(band)) as cog:
+            return cog.read(window).values
 
 
 def _require_crs(dataset: DatasetReader, band: str) -> None:

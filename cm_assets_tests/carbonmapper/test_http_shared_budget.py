@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rasterio.windows import Window
 
 from cm_assets.carbonmapper import CarbonMapperClient
 from cm_assets.carbonmapper import files, gdal_requests
@@ -110,33 +111,53 @@ class RecordingBudget:
         self.taken += n
 
 
-def test_every_request_gdal_sends_is_drawn_from_the_budget(throttled, monkeypatch):
-    """A crop's range reads are GDAL's; the slots drawn for them equal the requests GDAL sent (its
-    own count settles the estimate, here set too low), so a shared budget counts them all."""
-    monkeypatch.setattr(GdalLedger, "OPEN_ESTIMATE", 1)
-    monkeypatch.setattr(files, "LEDGER", GdalLedger())  # what earlier tests of this process read is settled
+def _tif_requests(replica) -> int:
+    return sum(n for path, n in admin(replica, "GET", "/stats/paths")["paths"].items() if path.endswith(".tif"))
+
+
+def _read_through_gdal(client: CarbonMapperClient, band: str, url: str) -> None:
+    """A window read by GDAL over HTTP (how a file whose header is not a COG's is read)."""
+    with client.assets.open_raster(band, url) as dataset:
+        dataset.read(window=Window(0, 0, 16, 16))
+
+
+def test_every_range_read_of_a_crop_is_drawn_from_the_budget(throttled):
+    """A crop's range reads go through the transport: one slot each, so a shared budget counts them all."""
     with CarbonMapperClient(throttled.api_url, email=throttled.email, password=throttled.password) as client:
         plume, scene = plume_with_scene(client, STAC_ERA)
         outline = client.plume_products(plume).outline
         budget = client.transport.limiter.budget = RecordingBudget()
         admin(throttled, "POST", "/stats/reset")
         scene.crop("cmf", outline, pad_px=16)
-    sent = sum(n for path, n in admin(throttled, "GET", "/stats/paths")["paths"].items() if path.endswith(".tif"))
+    sent = _tif_requests(throttled)
+    assert sent >= 2 and budget.taken == sent
+
+
+def test_every_request_gdal_sends_is_drawn_from_the_budget(throttled, monkeypatch):
+    """Where GDAL reads over HTTP, the slots drawn for its requests equal the requests it sent (its
+    own count settles the estimate, here set too low), so a shared budget counts them all."""
+    monkeypatch.setattr(GdalLedger, "OPEN_ESTIMATE", 1)
+    monkeypatch.setattr(files, "LEDGER", GdalLedger())  # what earlier tests of this process read is settled
+    with CarbonMapperClient(throttled.api_url, email=throttled.email, password=throttled.password) as client:
+        _, scene = plume_with_scene(client, STAC_ERA)
+        budget = client.transport.limiter.budget = RecordingBudget()
+        admin(throttled, "POST", "/stats/reset")
+        _read_through_gdal(client, "cmf", scene.urls["cmf"])
+    sent = _tif_requests(throttled)
     assert sent >= 2 and budget.taken == sent
 
 
 def test_gdals_count_stays_whole_while_its_per_file_report_is_reset(throttled):
     """GDAL's report grows with every file it reads; each count resets it, so reading it stays
-    cheap in a long run, while the running count keeps every request of every crop."""
+    cheap in a long run, while the running count keeps every request of every read."""
     with CarbonMapperClient(throttled.api_url, email=throttled.email, password=throttled.password) as client:
-        plume, scene = plume_with_scene(client, STAC_ERA)
-        outline = client.plume_products(plume).outline
+        _, scene = plume_with_scene(client, STAC_ERA)
         admin(throttled, "POST", "/stats/reset")
         before = gdal_requests.made()
-        for band in ("cmf", "uncertainty", "rgb"):
-            scene.crop(band, outline, pad_px=16)
-            assert "/vsicurl/" not in json.dumps(gdal_requests._report())  # the crop's settle read and reset the per-file entries
+        for band in ("cmf", "uncertainty", "artifact-mask"):
+            _read_through_gdal(client, band, scene.urls[band])
+            assert "/vsicurl/" not in json.dumps(gdal_requests._report())  # the read's settle read and reset the per-file entries
         counted = gdal_requests.made() - before
-    sent = sum(n for path, n in admin(throttled, "GET", "/stats/paths")["paths"].items() if path.endswith(".tif"))
+    sent = _tif_requests(throttled)
     assert sent >= 2 and counted == sent
     assert gdal_requests.made() == before + counted  # nothing new: the running count stands

@@ -1,0 +1,46 @@
+"""Crops by byte ranges through the transport, against GDAL's own reads of the same files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasterio.warp import transform_bounds
+
+from cm_assets.carbonmapper import CarbonMapperClient, PlumeRecord, SceneRaster
+from cm_assets.carbonmapper.geo import GeoArray
+from cm_assets.carbonmapper.scenes import _window
+from cm_assets.replica.process import ReplicaProcess
+from cm_assets_tests.helpers.client import admin
+
+BANDS = ("cmf", "uncertainty", "rgb", "artifact-mask")
+
+
+def _through_gdal(client: CarbonMapperClient, scene: SceneRaster, band: str, outline) -> GeoArray:
+    with client.assets.open_raster(band, scene.urls[band]) as dataset:
+        bounds = transform_bounds("EPSG:4326", dataset.crs, *outline.bounds, densify_pts=21)
+        return GeoArray.read(dataset, _window(dataset, bounds, pad_px=16))
+
+
+@pytest.mark.parametrize("era", ["stac_plume", "recent_plume"])
+def test_a_crop_by_ranges_equals_gdals_read_of_the_window(client: CarbonMapperClient, era, request):
+    plume, scene = request.getfixturevalue(era)
+    outline = client.plume_products(plume).outline
+    for band in BANDS:
+        crop = scene.crop(band, outline, pad_px=16)  # resolves the band's URL (rgb: its sibling collection)
+        expected = _through_gdal(client, scene, band, outline)
+        np.testing.assert_array_equal(crop.values, expected.values)
+        assert (crop.transform, crop.crs, crop.nodata) == (expected.transform, expected.crs, expected.nodata)
+
+
+def test_a_crop_costs_two_range_requests_a_band_and_no_size_probe(
+        client: CarbonMapperClient, replica: ReplicaProcess, stac_plume: tuple[PlumeRecord, SceneRaster]):
+    """The header's range answer gives the file's size (no HEAD); the window's tiles come in one more
+    (none where the file's first bytes already hold them: a small artifact mask)."""
+    plume, scene = stac_plume
+    outline = client.plume_products(plume).outline
+    for band in ("cmf", "uncertainty", "artifact-mask"):
+        admin(replica, "POST", "/stats/reset")
+        scene.crop(band, outline, pad_px=16)
+        sent = {key: n for key, n in admin(replica, "GET", "/stats/paths")["paths"].items() if key.endswith(".tif")}
+        assert len(sent) == 1 and next(iter(sent)).startswith("GET "), (band, sent)
+        assert sent[next(iter(sent))] == (1 if band == "artifact-mask" else 2), (band, sent)
