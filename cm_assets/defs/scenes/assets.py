@@ -1,5 +1,8 @@
 """The ``scene_crops`` asset: windowed crops of each plume's parent L2B scene."""
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -71,6 +74,29 @@ def resolve_scene(client, record: PlumeRecord) -> SceneRaster | Exception:
         return error
 
 
+class SharedResolution:
+    """Each scene resolved once for all of its plumes, whichever of their tasks asks first; the
+    others wait for that answer (plumes of one scene are cropped in parallel)."""
+
+    def __init__(self, resolve: Callable[[PlumeRecord], SceneRaster | Exception]) -> None:
+        self._resolve = resolve
+        self._answers: dict[tuple[str, ...], Future] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...], record: PlumeRecord) -> SceneRaster | Exception:
+        with self._lock:
+            answer = self._answers.get(key)
+            first = answer is None
+            if first:
+                answer = self._answers[key] = Future()
+        if first:
+            try:
+                answer.set_result(self._resolve(record))
+            except BaseException as error:  # a run-wide error reaches every plume of the scene
+                answer.set_exception(error)
+        return answer.result()
+
+
 def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
              config: CropConfig, scene: SceneRaster | Exception, api_now: datetime,
              give_up_days: int) -> dict:
@@ -129,8 +155,8 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
                give_up_days: int, log) -> DayPlan:
     """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried.
 
-    Each L2B parent is resolved once for all of its plumes (one task per scene, run on the run's
-    shared pool); the rows keep the order of ``records``."""
+    One task per plume on the run's shared pool; each L2B parent is resolved once for all of its
+    plumes (:class:`SharedResolution`); the rows keep the order of ``records``."""
     remove_plume_temporaries(store, records, layout.crop_dirs, log)
     outlines = _outlines(store, day, log) if records else pd.DataFrame()
     api_now = client.api_now() if records else None
@@ -150,11 +176,8 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
             return {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
                     "status": "error", "reason": describe(error), "checked_at": datetime.now(timezone.utc)}
 
-    def group(members: list[PlumeRecord]) -> list[dict]:
-        scene = resolve_scene(client, members[0])
-        return [one(record, scene) for record in members]
-
-    groups: dict[tuple[str, ...], list[PlumeRecord]] = {}
+    scenes = SharedResolution(lambda record: resolve_scene(client, record))
+    tasks = []
     for record in records:
         if record.plume_id not in previous:
             try:
@@ -163,14 +186,14 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
                 if is_run_wide(error):
                     raise
                 key = ("plume", record.plume_id)
-            groups.setdefault(key, []).append(record)
+            tasks.append(lambda record=record, key=key: [one(record, scenes.get(key, record))])
 
     def assemble(rows: list[dict]) -> pd.DataFrame:
         done = {row["plume_id"]: row for row in figures.write_figures(rows, store, log)}
         ordered = [previous.get(record.plume_id) or done[record.plume_id] for record in records]
         return conform(pd.DataFrame(ordered), "scene_crops")
 
-    return DayPlan(day, [lambda members=members: group(members) for members in groups.values()], assemble)
+    return DayPlan(day, tasks, assemble)
 
 
 def crops_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
