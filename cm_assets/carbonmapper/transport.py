@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -128,6 +130,16 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "cm-assets"})
+        # requests reads the proxy and CA-bundle variables of the environment on every request (~1 ms
+        # of CPU each, a tenth of a crop's); they are read once here and per origin in _proxies_for
+        self.session.trust_env = False
+        self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def _proxies_for(scheme: str, host: str, port: int | None) -> dict[str, str]:
+        """The environment's proxies for an origin (``NO_PROXY`` applied), read once per origin."""
+        return requests.utils.get_environ_proxies(f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}")
 
     def __repr__(self) -> str:
         mode = "token" if self._creds.token else "login" if self._creds.can_login else "anonymous"
@@ -308,6 +320,7 @@ class Transport:
             t0 = time.monotonic()
             response = self.session.request(method, url, params=params, json=json,
                                             headers=hop_headers, allow_redirects=False,
+                                            proxies=self._proxies_for(*origin(url)),
                                             timeout=self.timeouts.as_tuple())
             log.debug("%s %s -> %d (%.0f ms)", method, redact_url(url), response.status_code,
                       (time.monotonic() - t0) * 1000)
