@@ -82,7 +82,7 @@ class RemoteCog:
                     self.dataset = self._remote(why)
                 else:
                     self.dataset = self._load_header(len(self._header) * GROWTH)
-        if not self._header:
+        if not self._header or not ranges:  # read through GDAL, or every tile is in the header
             return GeoArray.read(self.dataset, window)
         regions = [(0, self._header)]
         for start, end in merged_spans(ranges, MERGE_GAP):
