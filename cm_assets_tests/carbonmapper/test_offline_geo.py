@@ -39,11 +39,15 @@ def _cog_bytes(values: np.ndarray, path, **options) -> bytes:
     return path.read_bytes()
 
 
-def test_to_cog_skips_the_overview_pass_only_where_there_are_none_to_make(tmp_path):
+def test_a_crop_sized_cog_is_one_tile_of_its_own_size_and_a_large_one_gets_overviews(tmp_path):
     rng = np.random.default_rng(3)
     small = rng.random((1, 190, 188), dtype="float32")
     written = GeoArray(small, TRANSFORM, rasterio.crs.CRS.from_epsg(32613), -9999.0).to_cog(tmp_path / "s.tif")
-    assert written.read_bytes() == _cog_bytes(small, tmp_path / "driver-default.tif")  # the same file
+    with rasterio.open(written) as ds:
+        assert ds.block_shapes[0] == (192, 192) and ds.overviews(1) == []
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        np.testing.assert_array_equal(ds.read(), small)
+    assert written.stat().st_size < len(_cog_bytes(small, tmp_path / "driver-default.tif"))  # 512 px tile
     large = rng.random((1, 1200, 900), dtype="float32")
     path = GeoArray(large, TRANSFORM, rasterio.crs.CRS.from_epsg(32613), -9999.0).to_cog(tmp_path / "l.tif")
     with rasterio.open(path) as ds:
