@@ -93,7 +93,7 @@ def run(replica: ReplicaProcess) -> tuple[str, list[Row]]:
         n, served = stats.assets()
         url = scene.urls[band]  # after crop: the first read settles the rgb candidate
         whole = file_size(client, url)
-        with client.assets.open_raster(band, url) as ds:  # GDAL cache: no new bytes
+        with client.assets.open_raster(band, url) as ds:  # after the counting: the block layout
             bounds = transform_bounds("EPSG:4326", ds.crs, *outline.bounds, densify_pts=21)
             floor = window_block_bytes(ds, _window(ds, bounds, PAD_PX))
             blocks = ds.block_shapes[0]
