@@ -9,8 +9,7 @@
    warehouse refresh after a one-day change (median of 5), and typical queries, each on a fresh
    read-only connection (median of 5).
 3. With ``--figures-ab N``: the same window with figures on and off, alternating (A B A B, N pairs)
-   on one warm replica, each run starting with GDAL's cache of remote files emptied: the cost of
-   the pictures over the run without them.
+   on one warm replica: the cost of the pictures over the run without them.
 
     python bench/graph_bench.py [--scale demo] [--days 30] [--skip-graph] [--skip-full] [--source-stats] [--no-docs]
     python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --skip-graph --skip-full
@@ -35,7 +34,6 @@ import duckdb
 import requests
 from dagster import AssetKey, DagsterInstance
 
-from cm_assets.carbonmapper import gdal_requests
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.figures import shutdown_pools
 from cm_assets.defs.partitions import OBSERVATION_START
@@ -246,7 +244,6 @@ def profile_reader(database: Path, query: str = QUERIES["count plumes"]) -> dict
 def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plots: bool,
                 figure_workers: int | None) -> tuple[float, bool]:
     defs = build_definitions(*_resources(replica, root))
-    gdal_requests.forget_files()  # as in a new run process: no GDAL cache of an earlier run's files
     config = {"config": {"plots": plots, "figure_workers": figure_workers}}
     run_config = {"ops": {name: config for name in ("plume_products", "scene_crops", "source_stats")},
                   "loggers": {"console": {"config": {"log_level": "ERROR"}}}}

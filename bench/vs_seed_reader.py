@@ -5,8 +5,7 @@ environment, created by this script under ``bench/.seed-venv`` (git-ignored; nev
 the package), through ``bench/seed_reader_run.py``: per CH4 plume of the window, sequentially, the 7
 products, the 3 L2B crops and the plume's source, as the seed notebook does. cm_assets runs
 ``refresh_all`` (everything it does: both gases, products, crops, figures, sources, source_stats,
-the warehouse) over the same days, each pass starting with GDAL's cache of remote files emptied
-(as in a run's own process; the seed's reader is a new process each pass). Both read from one replica, its raster cache warmed by a first
+the warehouse) over the same days. Both read from one replica, its raster cache warmed by a first
 cm_assets run, alternating A B A B, at loopback and with every response delayed by 100 ms
 (``--slow-rate 1 --slow-ms 100``: a replica restarted on the same data directory, cache kept).
 
@@ -42,7 +41,6 @@ from pathlib import Path
 import requests
 from dagster import DagsterInstance
 
-from cm_assets.carbonmapper import gdal_requests
 from cm_assets.definitions import build_definitions
 from cm_assets.defs.figures import shutdown_pools
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -136,7 +134,6 @@ def run_cm_assets(replica: ReplicaProcess, root: Path, first: str, last: str) ->
     os.environ["CARBONMAPPER_EMAIL"], os.environ["CARBONMAPPER_PASSWORD"] = replica.email, replica.password
     os.environ.pop("CARBONMAPPER_TOKEN", None)
     defs = build_definitions(CarbonMapperResource(api_url=replica.api_url), StorageResource(root=str(root)))
-    gdal_requests.forget_files()  # as in a new run process (the seed's reader starts afresh each pass too)
     _reset(replica)
     server, client = _server_cpu(replica), _cm_assets_cpu()
     started = time.perf_counter()

@@ -11,9 +11,6 @@ days of crops; a few MB a parse over a year, by extrapolation). Each call theref
 report's totals to a running count and resets GDAL's statistics right after reading them. GDAL
 has no read-and-reset in one call, and other threads' reads go on meanwhile: a request GDAL logs
 in the microseconds between the two calls goes uncounted.
-
-:func:`forget_files` empties GDAL's cache of remote files, for benchmarks that run several runs in
-one process and must not let a later run read what an earlier one cached.
 """
 
 from __future__ import annotations
@@ -41,8 +38,6 @@ def _library() -> ctypes.CDLL | None:
             lib.VSINetworkStatsReset.argtypes = []
             lib.VSIFree.argtypes = [ctypes.c_void_p]
             lib.CPLSetConfigOption.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-            lib.VSICurlClearCache.restype = None
-            lib.VSICurlClearCache.argtypes = []
         except (OSError, AttributeError):
             continue
         lib.CPLSetConfigOption(b"CPL_VSIL_NETWORK_STATS_ENABLED", b"YES")
@@ -80,13 +75,3 @@ def made() -> int | None:
             return None
         _counted += sum(int(m.get("count", 0)) for m in stats.get("methods", {}).values())
         return _counted
-
-
-def forget_files() -> bool:
-    """Drop what GDAL keeps of remote files in this process (sizes, headers, cached ranges), so the
-    next read of each starts as in a new process: what a benchmark running several runs in one
-    process needs to compare with a reader that starts afresh. False: GDAL not reachable."""
-    if _LIB is None:
-        return False
-    _LIB.VSICurlClearCache()
-    return True

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rasterio.warp import transform_bounds
 
-from cm_assets.carbonmapper import CarbonMapperClient, PlumeRecord, SceneRaster
+from cm_assets.carbonmapper import CarbonMapperClient, PlumeRecord, SceneRaster, gdal_requests
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.scenes import _window
 from cm_assets.replica.process import ReplicaProcess
@@ -35,12 +35,15 @@ def test_a_crop_by_ranges_equals_gdals_read_of_the_window(client: CarbonMapperCl
 def test_a_crop_costs_two_range_requests_a_band_and_no_size_probe(
         client: CarbonMapperClient, replica: ReplicaProcess, stac_plume: tuple[PlumeRecord, SceneRaster]):
     """The header's range answer gives the file's size (no HEAD); the window's tiles come in one more
-    (none where the file's first bytes already hold them: a small artifact mask)."""
+    (none where the file's first bytes already hold them: a small artifact mask). None of it goes
+    through GDAL's HTTP (so no GDAL cache carries over from one run to the next in a process)."""
     plume, scene = stac_plume
     outline = client.plume_products(plume).outline
     for band in ("cmf", "uncertainty", "artifact-mask"):
         admin(replica, "POST", "/stats/reset")
+        through_gdal = gdal_requests.made()
         scene.crop(band, outline, pad_px=16)
+        assert gdal_requests.made() == through_gdal
         sent = {key: n for key, n in admin(replica, "GET", "/stats/paths")["paths"].items() if key.endswith(".tif")}
         assert len(sent) == 1 and next(iter(sent)).startswith("GET "), (band, sent)
         assert sent[next(iter(sent))] == (1 if band == "artifact-mask" else 2), (band, sent)

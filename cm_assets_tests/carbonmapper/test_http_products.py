@@ -12,7 +12,6 @@ from shapely.geometry import box
 from cm_assets.carbonmapper import (CarbonMapperClient, CollectionId, NoOverlap, NotGeoreferenced,
                                    PlumeRecord,
                                    ProductNotAvailable, SceneNotPublished, SceneRaster)
-from cm_assets.carbonmapper import gdal_requests
 from cm_assets.carbonmapper.geo import reproject_geometry
 
 ERAS = ["stac_plume", "recent_plume"]
@@ -153,22 +152,3 @@ def test_scene_band_names_are_checked(recent_plume):
     assert isinstance(scene, SceneRaster)
     with pytest.raises(KeyError):
         scene.crop("uas", box(0, 0, 1, 1))
-
-
-def test_forgetting_gdals_files_makes_the_next_read_start_afresh(client: CarbonMapperClient, stac_plume):
-    """Benchmarks running several runs in one process forget GDAL's files between runs: a crop
-    then costs the requests it costs in a new process, not the fewer a warm GDAL cache leaves."""
-    plume, scene = stac_plume
-    outline = client.plume_products(plume).outline
-
-    def requests_of_a_crop() -> int:  # through GDAL, as a file whose header is not a COG's is read
-        before = gdal_requests.made()
-        with client.assets.open_raster("cmf", scene.urls["cmf"]) as dataset:
-            dataset.read(window=Window(0, 0, 16, 16))
-        return gdal_requests.made() - before
-
-    assert gdal_requests.forget_files()
-    first = requests_of_a_crop()
-    again = requests_of_a_crop()
-    assert gdal_requests.forget_files()
-    assert again < first == requests_of_a_crop()
