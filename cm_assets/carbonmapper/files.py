@@ -122,10 +122,12 @@ class FileIO:
         return RemoteCog(self, key, url)
 
     def exists(self, url: str) -> bool:
-        """Range probe ``bytes=0-1``: True on 200/206, False on 404/403; other errors raise."""
-        response = self.transport.request("GET", url, headers={"Range": "bytes=0-1", "Accept": "*/*"},
-                                          passthrough=ABSENT)
-        return response.status_code not in ABSENT
+        """Range probe of the first 2 bytes: True on 200/206, False on 404/403; other errors raise."""
+        try:
+            self.fetch_range("probe", url, 0, 2)
+        except ProductNotAvailable:
+            return False
+        return True
 
     @contextmanager
     def open_raster(self, key: str, url: str) -> Iterator[DatasetReader]:
