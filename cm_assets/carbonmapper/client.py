@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import replace
 from itertools import islice
 from typing import Any
@@ -277,6 +278,22 @@ class CarbonMapperClient:
             ("limit", str(MAX_SCENE_PAGE)), ("offset", str(offset))])
         items, total = _envelope(page, "count", "/catalog/scenes/annotated")
         return [SceneFootprint.parse(item) for item in items], total
+
+    def scene_footprints_by_box(self, boxes: Sequence[Sequence[float]],
+                                pool: Executor) -> list[list[SceneFootprint]]:
+        """Every box's scene footprints (in ``boxes``' order), their pages in flight together on
+        ``pool``: every box's first page at once, then all the remaining pages at once (a first page's
+        total says how many). A box whose pages add up short of its total (an API paging by less
+        than asked, or a listing changing meanwhile) is paged through again, one page after another."""
+        firsts = list(pool.map(lambda bbox: self.scene_footprint_page(0, bbox), boxes))
+        later = [[pool.submit(self.scene_footprint_page, offset, bbox)
+                  for offset in range(MAX_SCENE_PAGE, total, MAX_SCENE_PAGE)] if len(items) == MAX_SCENE_PAGE else []
+                 for bbox, (items, total) in zip(boxes, firsts)]
+        listings = []
+        for bbox, (items, total), pages in zip(boxes, firsts, later):
+            scenes = items + [scene for page in pages for scene in page.result()[0]]
+            listings.append(scenes if len(scenes) >= total else list(self.iter_scene_footprints(bbox=bbox)))
+        return listings
 
     def tiles_for_source(self, name: str) -> list[SceneItem]:
         """STAC L2B items of the scenes in which a source's plumes were detected."""

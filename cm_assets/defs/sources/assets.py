@@ -7,7 +7,6 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from pydantic import Field
 from shapely.geometry import Point
 
-from cm_assets.carbonmapper.client import MAX_SCENE_PAGE
 from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
 from cm_assets.defs import figures
 from cm_assets.defs.automation import after_upstream_settles, after_upstream_settles_or_daily
@@ -71,21 +70,12 @@ def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper:
 
 
 def _footprints(client, store: Storage, workers: int) -> pd.DataFrame:
-    """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources, on one
-    pool of ``workers``: every box's first page at once, then all their remaining pages at once (a
-    box whose pages add up short of its total is paged through again, one page after another)."""
+    """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources, their
+    pages fetched together on one pool of ``workers`` (:meth:`~.CarbonMapperClient.scene_footprints_by_box`)."""
     table = store.read_parquet(layout.SOURCES)
-    boxes = regional_bboxes(table["lon"], table["lat"])
     rows = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        firsts = list(pool.map(lambda bbox: client.scene_footprint_page(0, bbox), boxes))
-        later = [[pool.submit(client.scene_footprint_page, offset, bbox)
-                  for offset in range(MAX_SCENE_PAGE, total, MAX_SCENE_PAGE)] if len(items) == MAX_SCENE_PAGE else []
-                 for bbox, (items, total) in zip(boxes, firsts)]
-        for bbox, (items, total), pages in zip(boxes, firsts, later):
-            scenes = items + [scene for page in pages for scene in page.result()[0]]
-            if len(scenes) < total:  # the API paged by less than asked, or the listing changed meanwhile
-                scenes = list(client.iter_scene_footprints(bbox=bbox))
+        for scenes in client.scene_footprints_by_box(regional_bboxes(table["lon"], table["lat"]), pool):
             for scene in scenes:
                 if scene.bounds:
                     rows[scene.name] = dict(zip(["west", "south", "east", "north"], scene.bounds), name=scene.name)

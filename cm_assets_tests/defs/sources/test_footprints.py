@@ -20,9 +20,10 @@ from cm_assets.storage.store import Storage
 
 class HalfPages:
     """The client, answering pages half as long as asked (an API whose page is smaller than ours);
-    its listing pages through them with the client's own loop."""
+    its listings page through them with the client's own code."""
 
     iter_scene_footprints = CarbonMapperClient.iter_scene_footprints
+    scene_footprints_by_box = CarbonMapperClient.scene_footprints_by_box
 
     def __init__(self, client: CarbonMapperClient) -> None:
         self._client = client
