@@ -109,7 +109,9 @@ class CarbonMapperResource(ConfigurableResource):
         env = os.environ
         token, email, password = (env.get(name) or None
                                   for name in (self.token_env, self.email_env, self.password_env))
-        rate = RatePolicy(start=self._start_rate(), max_rate=self.rate_max)
+        last = self._last_limiter
+        rate = RatePolicy(start=self._start_rate(), max_rate=self.rate_max,
+                          slow_start=last is None or last.in_slow_start)
         budget = self.budget()
         if not token and email and password:
             token = self._login_once(email, password, rate, budget)
@@ -126,7 +128,8 @@ class CarbonMapperResource(ConfigurableResource):
     def _start_rate(self) -> float | None:
         """Where a new client's pacing starts: the rate the run's previous client had reached, else
         ``rate_start``. Each asset of a run opens its own client, but the rate limit is the
-        account's: what one step learned (up after successes, down after 429s) carries to the next
+        account's: what one step learned (up after successes, down after 429s, and whether the slow
+        start has ended) carries to the next
         instead of every step starting over at ``rate_start``. Dagster builds the resource afresh
         for every run, so nothing carries from one run to another."""
         last = self._last_limiter

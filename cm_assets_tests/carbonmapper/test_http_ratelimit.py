@@ -31,13 +31,13 @@ def _limiter(**policy) -> tuple[RateLimiter, FakeClock]:
 
 
 def test_requests_are_spaced_by_the_rate():
-    limiter, clock = _limiter(start=4.0, step=0.0)
+    limiter, clock = _limiter(start=4.0, step=0.0, slow_start=False)
     waits = [limiter.acquire() for _ in range(5)]
     assert waits == [0.0, 0.25, 0.25, 0.25, 0.25] and clock.now == 101.0
 
 
 def test_a_429_halves_once_per_episode_and_pauses_everyone():
-    limiter, clock = _limiter(start=8.0, step=0.0, throttle_factor=0.5)
+    limiter, clock = _limiter(start=8.0, step=0.0, throttle_factor=0.5, slow_start=False)
     limiter.acquire()
     for _ in range(5):  # five threads see the same throttling episode
         limiter.throttled(3.0)
@@ -50,10 +50,33 @@ def test_a_429_halves_once_per_episode_and_pauses_everyone():
 def test_success_recovers_additively_and_5xx_backs_off():
     limiter, _ = _limiter(start=2.0, step=1.0, max_rate=3.0)
     limiter.server_error()
-    assert limiter.rate == 1.6
+    assert limiter.rate == 1.6 and not limiter.in_slow_start
     for _ in range(100):
         limiter.succeeded()
     assert limiter.rate == 3.0  # capped
+
+
+def test_slow_start_doubles_per_second_of_successes_until_the_first_throttle():
+    limiter, clock = _limiter(start=4.0, step=1.0)
+    for _ in range(4):  # one second of successes at 4/s
+        limiter.acquire()
+        limiter.succeeded()
+    assert limiter.rate == 8.0 and limiter.in_slow_start
+    limiter.throttled(0.0)
+    assert not limiter.in_slow_start
+    rate = limiter.rate
+    limiter.succeeded()
+    assert limiter.rate == rate + 1.0 / rate  # additive from now on
+
+
+def test_the_429_ending_the_slow_start_cuts_from_the_rate_requests_actually_went_at():
+    """A rate doubled far above what the callers used (they were few) is cut from what they used."""
+    limiter, clock = _limiter(start=100.0, step=0.0, throttle_factor=0.5)
+    for _ in range(10):  # ten requests in the last second, one every 0.1 s
+        limiter.acquire()
+        clock.sleep(0.1)
+    limiter.throttled(1.0)
+    assert limiter.rate == 5.0
 
 
 def test_unpaced_when_no_start_rate():
