@@ -29,7 +29,7 @@ class RatePolicy:
     ``max_rate``; ``slow_start``: double per second of successes until the first 429 or 5xx;
     ``step``: requests/s gained per second of successes after it."""
 
-    start: float | None = 50.0
+    start: float | None = 100.0
     min_rate: float = 0.5
     max_rate: float = 500.0
     slow_start: bool = True

@@ -109,14 +109,10 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
         return {**row, "status": unpublished_scene_status(day, api_now, give_up_days), "reason": str(scene)}
     if isinstance(scene, Exception):
         raise scene
-    crops: dict[str, GeoArray | None] = {}
+    crops = scene.crops(BANDS, outline, pad_px=config.pad_px)
     for band, column in BANDS.items():
-        try:
-            crops[band] = scene.crop(band, outline, pad_px=config.pad_px)
-        except ProductNotAvailable:
-            crops[band] = None
-            continue
-        row[f"{column}_path"] = write_cog(store, crops[band], layout.crop_file(record.plume_id, band))
+        if crops[band] is not None:
+            row[f"{column}_path"] = write_cog(store, crops[band], layout.crop_file(record.plume_id, band))
     if crops["cmf"] is None:
         return {**row, "status": "deferred", "collection": scene.collection, "reason": "cmf not available"}
     footprint = reproject_geometry(box(*crops["cmf"].bounds), crops["cmf"].crs, "EPSG:4326")
