@@ -5,7 +5,8 @@ the GIL. With ``workers > 0`` each figure is handed to a pool of worker processe
 safe next to threads; shared by the whole run process); ``workers=0`` draws on the calling
 thread. ``workers=None`` (the default) decides by the run's size: a process's first
 :data:`AUTO_AFTER` pictures are drawn on the calling threads, later ones by
-:data:`AUTO_WORKERS` processes where there is a second core. Measured on 2 cores, A B A B, each
+:data:`AUTO_WORKERS` processes where there is a second core (on the calling threads still until one
+of those has started: their start-up is never waited for). Measured on 2 cores, A B A B, each
 run starting its own workers: over 10 days (74 pictures) 2 workers cost 5 % more (their start-up),
 over 30 days (337 pictures) they save 10 % (docs/pipeline.md, Figures). Either way the PNG is
 written by :func:`write_figures` when the day's table is assembled.
@@ -46,6 +47,7 @@ WORKERS_HELP = (f"Processes rendering the pictures: 0 on the fetching threads; u
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
+_started: dict[int, Future] = {}
 _drawn = 0
 
 
@@ -56,13 +58,21 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         if pool is None:
             pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
                                                          initializer=exit_with, initargs=(os.getpid(),))
+            _started[workers] = pool.submit(os.getpid)  # done once a worker has started
         return pool
+
+
+def _started_pool(workers: int) -> ProcessPoolExecutor | None:
+    """The pool of ``workers`` processes once one of them runs, else None (it is being started:
+    a process takes about a second to import the drawing code, which no figure should wait for)."""
+    pool = _pool(workers)
+    return pool if _started[workers].done() else None
 
 
 def _discard(workers: int, pool: ProcessPoolExecutor) -> None:
     with _lock:
         if _pools.get(workers) is pool:
-            del _pools[workers]
+            del _pools[workers], _started[workers]
     pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -76,6 +86,7 @@ def shutdown_pools() -> None:
         _drawn = 0
         pools = list(_pools.values())
         _pools.clear()
+        _started.clear()
     for pool in pools:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -97,17 +108,21 @@ def _auto_workers() -> int:
 
 def render(rel: str, draw: Callable[..., bytes], *args, workers: int | None = FIGURE_WORKERS) -> PendingFigure:
     """Start rendering ``draw(*args)`` (a picklable module-level function) for ``rel`` on
-    ``workers`` processes (0: on this thread; None: by the run's size)."""
+    ``workers`` processes (0: on this thread; None: by the run's size, on this thread until the
+    worker processes have started)."""
+    pool = None
     if workers is None:
         workers = _auto_workers()
-    if workers <= 0:
+        pool = _started_pool(workers) if workers > 0 else None
+    elif workers > 0:
+        pool = _pool(workers)
+    if pool is None:
         done: Future = Future()
         try:
             done.set_result(draw(*args))
         except Exception as error:
             done.set_exception(error)
         return PendingFigure(rel, done)
-    pool = _pool(workers)
     try:
         return PendingFigure(rel, pool.submit(draw, *args))
     except (BrokenProcessPool, RuntimeError):  # a worker died earlier: start a new pool once

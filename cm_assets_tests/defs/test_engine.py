@@ -107,14 +107,23 @@ def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):  # a pr
 
 
 def test_by_default_a_run_draws_its_first_pictures_itself_and_hands_the_rest_to_processes(tmp_path, monkeypatch):
+    """Past AUTO_AFTER pictures the worker processes start; pictures are still drawn here until one
+    of them runs (a process takes far longer to start than a picture takes to hand over)."""
     figures.shutdown_pools()  # this process's count starts over, as in a new run process
     monkeypatch.setattr(figures, "AUTO_AFTER", 2)
     monkeypatch.setattr(figures, "AUTO_WORKERS", 1)
     store = Storage(str(tmp_path))
-    rows = [{"plume_id": f"p{n}", "png": figures.render(f"plots/p{n}.png", plots.source_timeline, "s",
-                                                         _detections(), 180.0)} for n in range(4)]
-    assert all(row["png"].png.done() for row in rows[:2])  # drawn here, before returning
-    assert list(figures._pools) == [1]  # the last two went to a pool of AUTO_WORKERS
+
+    def render(n: int) -> dict:
+        return {"plume_id": f"p{n}", "png": figures.render(f"plots/p{n}.png", plots.source_timeline, "s",
+                                                            _detections(), 180.0)}
+
+    rows = [render(n) for n in range(3)]
+    assert all(row["png"].png.done() for row in rows)  # drawn here, before returning
+    assert list(figures._pools) == [1]  # the third started a pool of AUTO_WORKERS ...
+    figures._started[1].result(timeout=WAIT)
+    rows.append(render(3))
+    assert not rows[3]["png"].png.done()  # ... which draws the pictures once it runs
     written = figures.write_figures(rows, store)
     assert [(tmp_path / "plots" / f"p{n}.png").read_bytes()[:4] for n in range(4)] == [b"\x89PNG"] * 4
     assert all(row["png"] == store.uri(f"plots/{row['plume_id']}.png") for row in written)

@@ -97,33 +97,47 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     persistence recomputed from scene coverage (detection scenes / overpasses whose footprint
     covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/."""
     store = storage.storage()
-    with carbonmapper.get_client() as client:
-        links = store.read_parquet(layout.PLUME_SOURCES) if store.exists(layout.PLUME_SOURCES) else None
-        names = [] if links is None else sorted(set(links["source_name"]))
-        footprints = _footprints(client, store, config.workers) if names else pd.DataFrame()
+    links = store.read_parquet(layout.PLUME_SOURCES) if store.exists(layout.PLUME_SOURCES) else None
+    names = [] if links is None else sorted(set(links["source_name"]))
+    failed: list[str] = []
 
-        failed: list[str] = []
+    def failing(name: str, error: Exception) -> None:
+        if is_run_wide(error):
+            raise error
+        context.log.warning(f"source {name}: statistics failed: {describe(error)}")
+        failed.append(name)
 
-        def one(name: str) -> dict | None:
-            try:
-                detail = client.get_source(name)
-                row = source_profile(detail, footprints)
-                if config.plots:
-                    row["timeline_png"] = figures.render(layout.source_timeline_png(name), plots.source_timeline, name,
-                                                         detections(detail), detail.emission_auto,
-                                                         workers=config.figure_workers)
-                return row
-            except SourceNotFound:
-                context.log.warning(f"source {name} no longer exists (re-clustered)")
-            except Exception as error:  # one source's bad detail or file never stops the others
-                if is_run_wide(error):
-                    raise
-                context.log.warning(f"source {name}: statistics failed: {describe(error)}")
-                failed.append(name)
-            return None
+    def detail_of(name: str):
+        """The source's detail and its timeline (being drawn), or None."""
+        try:
+            detail = client.get_source(name)
+            timeline = figures.render(layout.source_timeline_png(name), plots.source_timeline, name,
+                                      detections(detail), detail.emission_auto,
+                                      workers=config.figure_workers) if config.plots else None
+            return detail, timeline
+        except SourceNotFound:
+            context.log.warning(f"source {name} no longer exists (re-clustered)")
+        except Exception as error:  # one source's bad detail never stops the others
+            failing(name, error)
+        return None
 
+    rows = []
+    with carbonmapper.get_client() as client, ThreadPoolExecutor(max_workers=1) as side:
+        # the footprints (for the recomputed persistence) are paged while the details are fetched
+        paging = side.submit(_footprints, client, store, config.workers) if names else None
         with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-            rows = figures.write_figures([r for r in pool.map(one, names) if r is not None], store, context.log)
+            details = [d for d in pool.map(detail_of, names) if d is not None]
+        footprints = paging.result() if paging is not None else pd.DataFrame()
+    for detail, timeline in details:
+        try:
+            row = source_profile(detail, footprints)
+        except Exception as error:  # one source's bad detail never stops the others
+            failing(detail.source_name, error)
+            continue
+        if timeline is not None:
+            row["timeline_png"] = timeline
+        rows.append(row)
+    rows = figures.write_figures(rows, store, context.log)
     table = conform(pd.DataFrame(rows), "source_stats")
     if len(table):
         table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)
