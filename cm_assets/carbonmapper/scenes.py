@@ -117,7 +117,6 @@ class SceneRaster:
                 raise NoOverlap(f"{self.scene_name} {band}: outline does not overlap the raster")
             return cog.read(window)
 
-
     def crops(self, bands: Iterable[str], outline: BaseGeometry, pad_px: int = 64,
               crs: str = "EPSG:4326") -> dict[str, GeoArray | None]:
         """:meth:`crop` of each band, read concurrently; None for a band the scene does not have."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from rasterio.warp import transform_bounds
@@ -47,3 +49,26 @@ def test_a_crop_costs_two_range_requests_a_band_and_no_size_probe(
         sent = {key: n for key, n in admin(replica, "GET", "/stats/paths")["paths"].items() if key.endswith(".tif")}
         assert len(sent) == 1 and next(iter(sent)).startswith("GET "), (band, sent)
         assert sent[next(iter(sent))] == (1 if band == "artifact-mask" else 2), (band, sent)
+
+
+def test_a_crops_bands_are_read_together(client: CarbonMapperClient, stac_plume: tuple[PlumeRecord, SceneRaster],
+                                         monkeypatch):
+    """``crops`` reads every band at once (each band is two round trips; in turn a crop would cost
+    eight) and gives what ``crop`` gives; a band the scene lacks is None."""
+    plume, scene = stac_plume
+    outline = client.plume_products(plume).outline
+    expected = {band: scene.crop(band, outline, pad_px=16) for band in BANDS}
+    barrier = threading.Barrier(len(BANDS), timeout=20)
+    crop = scene.crop
+
+    def together(band: str, *args, **kwargs) -> GeoArray:
+        barrier.wait()  # broken unless every band is being read at the same time
+        return crop(band, *args, **kwargs)
+
+    monkeypatch.setattr(scene, "crop", together)
+    crops = scene.crops(BANDS, outline, pad_px=16)
+    for band in BANDS:
+        np.testing.assert_array_equal(crops[band].values, expected[band].values)
+    without_mask = SceneRaster(scene.item, {k: v for k, v in scene.urls.items() if k != "artifact-mask"},
+                               client.assets)
+    assert without_mask.crops(["cmf", "artifact-mask"], outline, pad_px=16)["artifact-mask"] is None

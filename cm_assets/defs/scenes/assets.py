@@ -19,7 +19,7 @@ from pydantic import Field
 from shapely.geometry import box
 
 from cm_assets.carbonmapper.client import l2b_candidates
-from cm_assets.carbonmapper.errors import ProductNotAvailable, SceneNotPublished, describe, is_run_wide
+from cm_assets.carbonmapper.errors import SceneNotPublished, describe, is_run_wide
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
