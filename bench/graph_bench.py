@@ -424,6 +424,8 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
                              "(e.g. one built by an earlier version)")
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: a temporary one)")
     args = parser.parse_args(argv)
+    if args.figures_ab and not (args.first and args.last):
+        parser.error("--figures-ab needs --first and --last")
     if args.warehouse_only:
         database = args.warehouse_only / "cm.duckdb"
         print(f"load average before: {os.getloadavg()[0]:.1f}")
