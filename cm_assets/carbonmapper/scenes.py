@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -32,9 +31,6 @@ L2B_ASSETS: dict[str, str] = {
     "uas": "uas.txt",
 }
 RASTER_BANDS = tuple(b for b in L2B_ASSETS if b != "uas")
-#: Bands of one crop are read concurrently (each is a header read, then a tile read: two round
-#: trips), on this pool shared by every scene of the process.
-_BAND_READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="band")
 
 
 def derive_scene_urls(scene_name: str, collection: CollectionId, urls: AssetUrls) -> dict[str, str]:
@@ -119,15 +115,16 @@ class SceneRaster:
 
     def crops(self, bands: Iterable[str], outline: BaseGeometry, pad_px: int = 64,
               crs: str = "EPSG:4326") -> dict[str, GeoArray | None]:
-        """:meth:`crop` of each band, read concurrently; None for a band the scene does not have."""
+        """:meth:`crop` of each band, all read at once (a band is a header read, then a tile read:
+        two round trips a crop instead of two a band); None for a band the scene does not have."""
         def one(band: str) -> GeoArray | None:
             try:
                 return self.crop(band, outline, pad_px=pad_px, crs=crs)
             except ProductNotAvailable:
                 return None
 
-        futures = {band: _BAND_READS.submit(one, band) for band in bands}
-        return {band: future.result() for band, future in futures.items()}
+        bands = list(bands)
+        return dict(zip(bands, self._io.map(one, bands)))
 
     def read_pixels(self, band: str, window: Window | None = None) -> np.ndarray:
         """Raw values of a pixel window (bands first); the way to read ``*-unortho`` frames."""
