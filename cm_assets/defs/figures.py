@@ -4,11 +4,10 @@ Rendering a picture is CPU (the Pillow canvas of ``cm_assets.reports.plots``) an
 the GIL. With ``workers > 0`` each figure is handed to a pool of worker processes (``spawn``:
 safe next to threads; shared by the whole run process); ``workers=0`` draws on the calling
 thread. ``workers=None`` (the default) decides by the run's size: a process's first
-:data:`AUTO_AFTER` pictures are drawn on the calling threads, later ones by
-:data:`AUTO_WORKERS` processes where there is a second core (on the calling threads still until one
-of those has started: their start-up is never waited for). Measured on 2 cores, A B A B, each
-run starting its own workers: over 10 days (74 pictures) 2 workers cost 5 % more (their start-up),
-over 30 days (337 pictures) they save 10 % (docs/pipeline.md, Figures). Either way the PNG is
+:data:`AUTO_AFTER` pictures are drawn on the calling threads, later ones by :data:`AUTO_WORKERS`
+processes (on the calling threads still until one of those has started: their start-up is never
+waited for). A small run never pays a worker's start-up; a large one draws beside the run's own
+process (docs/pipeline.md, Figures). Either way the PNG is
 written by :func:`write_figures` when the day's table is assembled.
 """
 
@@ -39,11 +38,12 @@ def _usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-#: Worker processes of a run past :data:`AUTO_AFTER` pictures where there is a second core.
-AUTO_PROCESSES = 2
-AUTO_WORKERS = AUTO_PROCESSES if _usable_cores() >= 2 else 0
+#: Worker processes of a run past :data:`AUTO_AFTER` pictures: one per core but one, which the run's
+#: own process (fetching, tables, holding the GIL) keeps; none on a single core. On 2 cores one
+#: worker ran 30 days as fast as two, with 1.1–1.6 s less CPU (docs/pipeline.md, Figures).
+AUTO_WORKERS = max(0, _usable_cores() - 1)
 WORKERS_HELP = (f"Processes rendering the pictures: 0 on the fetching threads; unset: on them for the run's first "
-                f"{AUTO_AFTER} pictures, then in {AUTO_PROCESSES} worker processes (none on a single core).")
+                f"{AUTO_AFTER} pictures, then in one worker process per core but one (none on a single core).")
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
