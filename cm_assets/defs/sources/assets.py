@@ -107,7 +107,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         context.log.warning(f"source {name}: statistics failed: {describe(error)}")
         failed.append(name)
 
-    def detail_of(name: str):
+    def detail_of(client, name: str):
         """The source's detail and its timeline (being drawn), or None."""
         try:
             detail = client.get_source(name)
@@ -126,7 +126,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         # the footprints (for the recomputed persistence) are paged while the details are fetched
         paging = side.submit(_footprints, client, store, config.workers) if names else None
         with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-            details = [d for d in pool.map(detail_of, names) if d is not None]
+            details = [d for d in pool.map(lambda name: detail_of(client, name), names) if d is not None]
         footprints = paging.result() if paging is not None else pd.DataFrame()
     for detail, timeline in details:
         try:
