@@ -79,7 +79,6 @@ class CarbonMapperClient:
         return f"CarbonMapperClient({self.transport!r})"
 
     def close(self) -> None:
-        self.assets.close()
         self.transport.close()
 
     def __enter__(self) -> CarbonMapperClient:

@@ -7,8 +7,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from cm_assets.carbonmapper.cog_ranges import RemoteCog
 from cm_assets.carbonmapper.errors import ApiError, ProductNotAvailable
 from cm_assets.carbonmapper.geo import http_env, vsicurl
 from cm_assets.carbonmapper.ratelimit import RateLimiter
-from cm_assets.carbonmapper.transport import POOL_SIZE, Transport
+from cm_assets.carbonmapper.transport import Transport
 
 log = logging.getLogger("cm_assets.carbonmapper")
 
@@ -84,23 +83,6 @@ class FileIO:
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        self._reads: ThreadPoolExecutor | None = None
-        self._reads_lock = threading.Lock()
-
-    def map(self, read: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        """``read`` of each item, at once on the client's read threads (as many as its connections:
-        more in flight would open connections only to drop them), results in order."""
-        with self._reads_lock:
-            if self._reads is None:
-                self._reads = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="read")
-        return list(self._reads.map(read, items))
-
-    def close(self) -> None:
-        """Stop the read threads (they start again on the next :meth:`map`)."""
-        with self._reads_lock:
-            reads, self._reads = self._reads, None
-        if reads is not None:
-            reads.shutdown(wait=True)
 
     def fetch(self, key: str, url: str | None) -> bytes:
         """The whole body; ProductNotAvailable on 404/403 or a missing URL."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable
+from concurrent.futures import Executor
 
 import numpy as np
 
@@ -113,10 +114,11 @@ class SceneRaster:
                 raise NoOverlap(f"{self.scene_name} {band}: outline does not overlap the raster")
             return cog.read(window)
 
-    def crops(self, bands: Iterable[str], outline: BaseGeometry, pad_px: int = 64,
+    def crops(self, bands: Iterable[str], outline: BaseGeometry, pool: Executor, pad_px: int = 64,
               crs: str = "EPSG:4326") -> dict[str, GeoArray | None]:
-        """:meth:`crop` of each band, all read at once (a band is a header read, then a tile read:
-        two round trips a crop instead of two a band); None for a band the scene does not have."""
+        """:meth:`crop` of each band, all read at once on ``pool`` (a band is a header read, then a
+        tile read: two round trips a crop instead of two a band); None for a band the scene does not
+        have."""
         def one(band: str) -> GeoArray | None:
             try:
                 return self.crop(band, outline, pad_px=pad_px, crs=crs)
@@ -124,7 +126,7 @@ class SceneRaster:
                 return None
 
         bands = list(bands)
-        return dict(zip(bands, self._io.map(one, bands)))
+        return dict(zip(bands, pool.map(one, bands)))
 
     def read_pixels(self, band: str, window: Window | None = None) -> np.ndarray:
         """Raw values of a pixel window (bands first); the way to read ``*-unortho`` frames."""

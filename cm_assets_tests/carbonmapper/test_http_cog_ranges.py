@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -66,9 +67,10 @@ def test_a_crops_bands_are_read_together(client: CarbonMapperClient, stac_plume:
         return crop(band, *args, **kwargs)
 
     monkeypatch.setattr(scene, "crop", together)
-    crops = scene.crops(BANDS, outline, pad_px=16)
+    with ThreadPoolExecutor(len(BANDS)) as pool:
+        crops = scene.crops(BANDS, outline, pool, pad_px=16)
+        without_mask = SceneRaster(scene.item, {k: v for k, v in scene.urls.items() if k != "artifact-mask"},
+                                   client.assets)
+        assert without_mask.crops(["cmf", "artifact-mask"], outline, pool, pad_px=16)["artifact-mask"] is None
     for band in BANDS:
         np.testing.assert_array_equal(crops[band].values, expected[band].values)
-    without_mask = SceneRaster(scene.item, {k: v for k, v in scene.urls.items() if k != "artifact-mask"},
-                               client.assets)
-    assert without_mask.crops(["cmf", "artifact-mask"], outline, pad_px=16)["artifact-mask"] is None

@@ -2,7 +2,7 @@
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -23,6 +23,7 @@ from cm_assets.carbonmapper.errors import SceneNotPublished, describe, is_run_wi
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.scenes import SceneRaster
+from cm_assets.carbonmapper.transport import POOL_SIZE
 from cm_assets.defs import checks, figures
 from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
@@ -47,6 +48,8 @@ class CropConfig(Config):
         default=64, description="Pixels of context added around the plume outline on each side.")
     workers: int = Field(default=8, description="Scenes resolved and cropped concurrently, across all days "
                                                 "of the run.")
+    band_workers: int = Field(default=POOL_SIZE, description="Band reads in flight at once, across the run's "
+                                                             "crops (a crop's four bands are read together).")
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
@@ -99,8 +102,9 @@ class SharedResolution:
 
 def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
              config: CropConfig, scene: SceneRaster | Exception, api_now: datetime,
-             give_up_days: int) -> dict:
-    """Crop the plume's resolved L2B parent ``scene`` around ``outline``; an unpublished scene is
+             give_up_days: int, reads: Executor) -> dict:
+    """Crop the plume's resolved L2B parent ``scene`` around ``outline``, its bands read together on
+    ``reads``; an unpublished scene is
     'deferred' (or 'gave_up' once ``give_up_days`` old, judged by the API's clock ``api_now``), another
     resolution error is raised."""
     row = {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
@@ -109,7 +113,7 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
         return {**row, "status": unpublished_scene_status(day, api_now, give_up_days), "reason": str(scene)}
     if isinstance(scene, Exception):
         raise scene
-    crops = scene.crops(BANDS, outline, pad_px=config.pad_px)
+    crops = scene.crops(BANDS, outline, reads, pad_px=config.pad_px)
     for band, column in BANDS.items():
         if crops[band] is not None:
             row[f"{column}_path"] = write_cog(store, crops[band], layout.crop_file(record.plume_id, band))
@@ -148,11 +152,12 @@ def _outlines(store: Storage, day: str, log) -> pd.DataFrame:
 
 
 def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, config: CropConfig,
-               give_up_days: int, log) -> DayPlan:
+               give_up_days: int, reads: Executor, log) -> DayPlan:
     """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried.
 
-    One task per plume on the run's shared pool; each L2B parent is resolved once for all of its
-    plumes (:class:`SharedResolution`); the rows keep the order of ``records``."""
+    One task per plume on the run's shared pool, its bands read on ``reads``; each L2B parent is
+    resolved once for all of its plumes (:class:`SharedResolution`); the rows keep the order of
+    ``records``."""
     remove_plume_temporaries(store, records, layout.crop_dirs, log)
     outlines = _outlines(store, day, log) if records else pd.DataFrame()
     api_now = client.api_now() if records else None
@@ -164,7 +169,7 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
         try:
             target = outlines.loc[record.plume_id]
             return crop_row(record, target.outline, target.l3a_path, store, day, config, scene, api_now,
-                            give_up_days)
+                            give_up_days, reads)
         except Exception as error:  # one plume's fetch/write/read failure never stops the day
             if is_run_wide(error):
                 raise
@@ -224,10 +229,11 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
     give_up_days = freshness.give_up_days
-    tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
-                        lambda client, records, day: plan_crops(client, records, store, day, config,
-                                                                give_up_days, context.log),
-                        config.workers)
+    with ThreadPoolExecutor(max_workers=max(1, config.band_workers), thread_name_prefix="band") as reads:
+        tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
+                            lambda client, records, day: plan_crops(client, records, store, day, config,
+                                                                    give_up_days, reads, context.log),
+                            config.workers)
     for day, table in tables.items():
         context.add_asset_metadata(crops_metadata(table, store, day), partition_key=day)
     frame = all_days(tables, "scene_crops")

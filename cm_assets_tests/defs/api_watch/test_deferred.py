@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -102,12 +103,12 @@ def test_give_up_follows_the_api_clock_not_the_wall_clock(replica, replica_facto
     later = replica_factory(clock_start=(NOW + timedelta(days=200)).isoformat())
     statuses = {}
     for name, server in (("now", replica), ("later", later)):
-        with client_for(server) as client:
+        with client_for(server) as client, ThreadPoolExecutor(1) as reads:
             record = client.get_plume(never["plume_id"])
             scene = resolve_scene(client, record)
             api_now = client.api_now()
             row = crop_row(record, None, None, Storage(str(tmp_path)), never["day"], CropConfig(plots=False),
-                           scene, api_now, FreshnessResource().give_up_days)
+                           scene, api_now, FreshnessResource().give_up_days, reads)
         statuses[name] = (row["status"], (api_now - NOW).days)
     assert statuses["now"][0] == "deferred" and 0 <= statuses["now"][1] <= 1
     assert statuses["later"][0] == "gave_up" and 200 <= statuses["later"][1] <= 201
