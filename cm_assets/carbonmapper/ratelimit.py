@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 
@@ -70,6 +70,11 @@ class RateLimiter:
         """True until the first 429 or 5xx."""
         return self._slow_start
 
+    def continuation(self) -> RatePolicy:
+        """This policy starting where this limiter is now (its rate, in slow start or not): for the
+        next client of the same account."""
+        return replace(self.policy, start=self._rate, slow_start=self._slow_start)
+
     def acquire(self, n: int = 1) -> float:
         """Block until ``n`` requests may go (paced, then drawn from the shared budget if any);
         returns the seconds waited."""
@@ -108,8 +113,8 @@ class RateLimiter:
             if now >= self._paused_until:  # first 429 of this episode
                 rate = self._rate
                 if self._slow_start:  # the doubled rate may be far above what was used
-                    self._slow_start = False
-                    rate = min(rate, max(len([t for t in self._granted if t >= now - 1.0]), 1))
+                    rate = min(rate, max(sum(t >= now - 1.0 for t in self._granted), 1))
+                    self._end_slow_start()
                 self._rate = max(self.policy.min_rate, rate * self.policy.throttle_factor)
             pause = retry_after if retry_after is not None else self.policy.default_pause
             self._paused_until = max(self._paused_until, now + pause)
@@ -118,5 +123,9 @@ class RateLimiter:
         if self._rate is None:
             return
         with self._lock:
-            self._slow_start = False
+            self._end_slow_start()
             self._rate = max(self.policy.min_rate, self._rate * self.policy.server_error_factor)
+
+    def _end_slow_start(self) -> None:
+        self._slow_start = False
+        self._granted.clear()

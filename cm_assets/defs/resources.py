@@ -109,9 +109,7 @@ class CarbonMapperResource(ConfigurableResource):
         env = os.environ
         token, email, password = (env.get(name) or None
                                   for name in (self.token_env, self.email_env, self.password_env))
-        last = self._last_limiter
-        rate = RatePolicy(start=self._start_rate(), max_rate=self.rate_max,
-                          slow_start=last is None or last.in_slow_start)
+        rate = self._pacing()
         budget = self.budget()
         if not token and email and password:
             token = self._login_once(email, password, rate, budget)
@@ -125,17 +123,16 @@ class CarbonMapperResource(ConfigurableResource):
         self._last_limiter = client.transport.limiter
         return client
 
-    def _start_rate(self) -> float | None:
-        """Where a new client's pacing starts: the rate the run's previous client had reached, else
-        ``rate_start``. Each asset of a run opens its own client, but the rate limit is the
-        account's: what one step learned (up after successes, down after 429s, and whether the slow
-        start has ended) carries to the next
-        instead of every step starting over at ``rate_start``. Dagster builds the resource afresh
+    def _pacing(self) -> RatePolicy:
+        """A new client's pacing: where the run's previous client left it, else from ``rate_start``.
+        Each asset of a run opens its own client, but the rate limit is the account's: what one
+        step learned (up after successes, down after 429s, whether the slow start has ended)
+        carries to the next instead of every step starting over. Dagster builds the resource afresh
         for every run, so nothing carries from one run to another."""
         last = self._last_limiter
-        if self.rate_start is None or last is None or last.rate is None:
-            return self.rate_start
-        return last.rate
+        if self.rate_start is None or last is None:
+            return RatePolicy(start=self.rate_start, max_rate=self.rate_max)
+        return last.continuation()
 
     def _login_once(self, email: str, password: str, rate: RatePolicy,
                     budget: BudgetSpec | None) -> str | None:

@@ -23,12 +23,12 @@ def test_a_client_starts_at_the_rate_the_resources_previous_client_reached(local
         reached = first.transport.limiter.rate
     assert reached > RatePolicy.start
     with resource.get_client() as second:
-        assert second.transport.limiter.rate == reached
+        assert second.transport.limiter.rate == reached and second.transport.limiter.in_slow_start
         second.transport.limiter.throttled(0.0)  # what a 429 does
         lowered = second.transport.limiter.rate
     assert lowered < reached
-    with resource.get_client() as third:  # down as well as up
-        assert third.transport.limiter.rate == lowered
+    with resource.get_client() as third:  # down as well as up, and out of the slow start
+        assert third.transport.limiter.rate == lowered and not third.transport.limiter.in_slow_start
     unpaced = CarbonMapperResource(api_url=local_replica.api_url, rate_start=None, **CREDENTIAL_ENV)
     for _ in range(2):
         with unpaced.get_client() as client:
