@@ -118,14 +118,18 @@ def test_by_default_a_run_draws_its_first_pictures_itself_and_hands_the_rest_to_
         return {"plume_id": f"p{n}", "png": figures.render(f"plots/p{n}.png", plots.source_timeline, "s",
                                                             _detections(), 180.0)}
 
-    rows = [render(n) for n in range(3)]
+    def drawn_by(rel: str) -> int:  # the process that "drew" a picture
+        return figures.render(rel, os.getpid).png.result(timeout=WAIT)
+
+    rows = [render(n) for n in range(2)]
     assert all(row["png"].png.done() for row in rows)  # drawn here, before returning
-    assert list(figures._pools) == [1]  # the third started a pool of AUTO_WORKERS ...
+    assert drawn_by("plots/third.png") == os.getpid()  # past AUTO_AFTER: still here while ...
+    assert list(figures._pools) == [1]  # ... the pool of AUTO_WORKERS it started is starting
     figures._started[1].result(timeout=WAIT)
+    assert drawn_by("plots/fourth.png") != os.getpid()  # once it runs, the pool draws
     rows.append(render(3))
-    assert not rows[3]["png"].png.done()  # ... which draws the pictures once it runs
     written = figures.write_figures(rows, store)
-    assert [(tmp_path / "plots" / f"p{n}.png").read_bytes()[:4] for n in range(4)] == [b"\x89PNG"] * 4
+    assert [(tmp_path / "plots" / f"p{n}.png").read_bytes()[:4] for n in (0, 1, 3)] == [b"\x89PNG"] * 3
     assert all(row["png"] == store.uri(f"plots/{row['plume_id']}.png") for row in written)
     figures.shutdown_pools()
     assert figures._pools == {} and figures._auto_workers() == 0  # counted afresh: drawn here again
