@@ -117,8 +117,8 @@ class SceneRaster:
     def crops(self, bands: Iterable[str], outline: BaseGeometry, pool: Executor, pad_px: int = 64,
               crs: str = "EPSG:4326") -> dict[str, GeoArray | None]:
         """:meth:`crop` of each band, all read at once on ``pool`` (a band is a header read, then a
-        tile read: two round trips a crop instead of two a band); None for a band the scene does not
-        have."""
+        tile read: two round trips a crop instead of two a band; not the pool the caller runs on, as
+        the caller waits for its bands); None for a band the scene does not have."""
         def one(band: str) -> GeoArray | None:
             try:
                 return self.crop(band, outline, pad_px=pad_px, crs=crs)
