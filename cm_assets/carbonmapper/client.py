@@ -308,35 +308,46 @@ class CarbonMapperClient:
                 items.setdefault(item.scene_name, item)
         return sorted(items.values(), key=lambda i: i.scene_name)
 
-    def scene_for_plume(self, plume: PlumeRecord | str) -> SceneRaster:
+    def scene_for_plume(self, plume: PlumeRecord | str, pool: Executor | None = None) -> SceneRaster:
         """The plume's L2B parent scene: STAC item first, else URL derivation + Range probes.
 
         Candidates: the record's own L2B collection, then older versions newest-first, then
         newer ones (then the same with alternative cmf types). Only 404/403 mean "not there";
-        401, 429 and 5xx raise.
+        401, 429 and 5xx raise. With ``pool``, the candidates after the first are looked up at
+        once on it (one round trip instead of one per candidate, e.g. for a scene not published
+        yet) and the first in order that holds the scene wins.
         """
         record = plume if isinstance(plume, PlumeRecord) else self.get_plume(plume)
-        scene = record.scene_name
-        tried: list[str] = []
-        for collection in l2b_candidates(record, self.asset_urls):
-            tried.append(str(collection))
-            urls = derive_scene_urls(scene, collection, self.asset_urls)
-            alternates = {"rgb": rgb_candidates(scene, collection, self.asset_urls)}
-            if collection.is_stac_resident:
-                item = self.get_stac_item(str(collection), scene)
-                if item is not None:
-                    scene_item = SceneItem.from_stac_item(item)
-                    for key, href in scene_item.asset_urls.items():
-                        band = key.rsplit(".", 1)[0]
-                        if band in L2B_ASSETS:
-                            urls[band] = self.asset_urls.resolve(href)
-                    log.debug("%s: L2B found in STAC %s", scene, collection)
-                    return SceneRaster(scene_item, urls, self.assets, alternates)
-            if self.assets.exists(urls["cmf"]):
-                log.debug("%s: L2B found by probing %s", scene, collection)
-                return SceneRaster(_derived_item(scene, collection, urls), urls, self.assets,
-                                   alternates)
-        raise SceneNotPublished(scene, tuple(tried))
+        candidates = l2b_candidates(record, self.asset_urls)
+        looked_up = self._scene_in(record.scene_name, candidates[0]) if candidates else None
+        if looked_up is not None:
+            return looked_up
+        rest = candidates[1:]
+        answers = pool.map(lambda c: self._scene_in(record.scene_name, c), rest) if pool is not None \
+            else (self._scene_in(record.scene_name, c) for c in rest)
+        for answer in answers:
+            if answer is not None:
+                return answer
+        raise SceneNotPublished(record.scene_name, tuple(str(c) for c in candidates))
+
+    def _scene_in(self, scene: str, collection: CollectionId) -> SceneRaster | None:
+        """The scene in one L2B collection (its STAC item, else a Range probe of its cmf), or None."""
+        urls = derive_scene_urls(scene, collection, self.asset_urls)
+        alternates = {"rgb": rgb_candidates(scene, collection, self.asset_urls)}
+        if collection.is_stac_resident:
+            item = self.get_stac_item(str(collection), scene)
+            if item is not None:
+                scene_item = SceneItem.from_stac_item(item)
+                for key, href in scene_item.asset_urls.items():
+                    band = key.rsplit(".", 1)[0]
+                    if band in L2B_ASSETS:
+                        urls[band] = self.asset_urls.resolve(href)
+                log.debug("%s: L2B found in STAC %s", scene, collection)
+                return SceneRaster(scene_item, urls, self.assets, alternates)
+        if self.assets.exists(urls["cmf"]):
+            log.debug("%s: L2B found by probing %s", scene, collection)
+            return SceneRaster(_derived_item(scene, collection, urls), urls, self.assets, alternates)
+        return None
 
     # -- per-plume products ----------------------------------------------------------------
 

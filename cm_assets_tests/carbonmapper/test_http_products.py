@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import rasterio
@@ -12,6 +15,7 @@ from shapely.geometry import box
 from cm_assets.carbonmapper import (CarbonMapperClient, CollectionId, NoOverlap, NotGeoreferenced,
                                    PlumeRecord,
                                    ProductNotAvailable, SceneNotPublished, SceneRaster)
+from cm_assets.carbonmapper.client import l2b_candidates
 from cm_assets.carbonmapper.geo import reproject_geometry
 
 ERAS = ["stac_plume", "recent_plume"]
@@ -134,21 +138,44 @@ def test_missing_products_and_fallbacks(client: CarbonMapperClient, stac_plume):
     assert products.ime_outline is None
 
 
-def test_scene_not_published(client: CarbonMapperClient, recent_plume):
-    plume, _ = recent_plume
-    ghost = plume.model_copy(update={
+def _ghost(plume: PlumeRecord) -> PlumeRecord:
+    """A plume of a scene that is in no collection."""
+    return plume.model_copy(update={
         "plume_id": "tan20260101t000000c00s4001-A",
         "plume_tif": plume.plume_tif.replace(plume.scene_name, "tan20260101t000000c00s4001")
                      .replace(plume.plume_tif.split("/")[-5], "2026"),
     })
+
+
+def test_scene_not_published(client: CarbonMapperClient, recent_plume):
+    plume, _ = recent_plume
     with pytest.raises(SceneNotPublished) as info:
-        client.scene_for_plume(ghost)
+        client.scene_for_plume(_ghost(plume))
     assert info.value.scene_name == "tan20260101t000000c00s4001"
     assert info.value.tried[0] == f"l2b-ch4-mfa-{plume.version}"
 
 
-def test_scene_band_names_are_checked(recent_plume):
-    _, scene = recent_plume
-    assert isinstance(scene, SceneRaster)
-    with pytest.raises(KeyError):
-        scene.crop("uas", box(0, 0, 1, 1))
+def test_candidates_looked_up_together(client: CarbonMapperClient, era, monkeypatch):
+    """With a pool, the candidate collections after the first are probed at once (one round trip
+    instead of one per candidate); the scene found and the collections tried are the sequential ones."""
+    plume, scene = era
+    with ThreadPoolExecutor(8) as pool:
+        found = client.scene_for_plume(plume, pool)
+    assert (found.collection, found.urls) == (scene.collection, scene.urls)
+    ghost = _ghost(plume)
+    candidates = l2b_candidates(ghost, client.asset_urls)
+    assert len(candidates) > 2
+    barrier = threading.Barrier(len(candidates) - 1, timeout=20)
+    probe = client.assets.exists
+    probed: list[str] = []
+
+    def together(url: str) -> bool:
+        probed.append(url)
+        if len(probed) > 1:  # the first candidate alone, then the rest: broken unless all at once
+            barrier.wait()
+        return probe(url)
+
+    monkeypatch.setattr(client.assets, "exists", together)
+    with ThreadPoolExecutor(len(candidates)) as pool, pytest.raises(SceneNotPublished) as info:
+        client.scene_for_plume(ghost, pool)
+    assert info.value.tried == tuple(str(c) for c in candidates) and len(probed) == len(candidates)

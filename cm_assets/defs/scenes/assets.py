@@ -48,8 +48,10 @@ class CropConfig(Config):
         default=64, description="Pixels of context added around the plume outline on each side.")
     workers: int = Field(default=8, description="Scenes resolved and cropped concurrently, across all days "
                                                 "of the run.")
-    band_workers: int = Field(default=POOL_SIZE, description="Band reads in flight at once, across the run's "
-                                                             "crops (a crop's four bands are read together).")
+    band_workers: int = Field(default=POOL_SIZE, description="Band reads and L2B look-ups in flight at once, "
+                                                             "across the run's crops (a crop's four bands are "
+                                                             "read together, a scene's candidate collections "
+                                                             "looked up together).")
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
@@ -66,11 +68,11 @@ def scene_key(client, record: PlumeRecord) -> tuple[str, ...]:
     return (record.scene_name, *(str(c) for c in l2b_candidates(record, client.asset_urls)))
 
 
-def resolve_scene(client, record: PlumeRecord) -> SceneRaster | Exception:
-    """The plume's L2B parent, or the error that resolving it raised (shared by a scene's plumes);
-    run-wide errors propagate."""
+def resolve_scene(client, record: PlumeRecord, lookups: Executor) -> SceneRaster | Exception:
+    """The plume's L2B parent (candidate collections looked up at once on ``lookups``), or the
+    error that resolving it raised (shared by a scene's plumes); run-wide errors propagate."""
     try:
-        return client.scene_for_plume(record)
+        return client.scene_for_plume(record, lookups)
     except Exception as error:
         if is_run_wide(error):
             raise
@@ -156,8 +158,8 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
     """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried.
 
     One task per plume on the run's shared pool, its bands read on ``reads``; each L2B parent is
-    resolved once for all of its plumes (:class:`SharedResolution`); the rows keep the order of
-    ``records``."""
+    resolved once for all of its plumes (:class:`SharedResolution`, its candidate collections
+    looked up on ``reads`` too); the rows keep the order of ``records``."""
     remove_plume_temporaries(store, records, layout.crop_dirs, log)
     outlines = _outlines(store, day, log) if records else pd.DataFrame()
     api_now = client.api_now() if records else None
@@ -177,7 +179,7 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
             return {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
                     "status": "error", "reason": describe(error), "checked_at": datetime.now(timezone.utc)}
 
-    scenes = SharedResolution(lambda record: resolve_scene(client, record))
+    scenes = SharedResolution(lambda record: resolve_scene(client, record, reads))
     tasks = []
     for record in records:
         if record.plume_id not in previous:

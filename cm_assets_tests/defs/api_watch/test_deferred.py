@@ -105,7 +105,7 @@ def test_give_up_follows_the_api_clock_not_the_wall_clock(replica, replica_facto
     for name, server in (("now", replica), ("later", later)):
         with client_for(server) as client, ThreadPoolExecutor(1) as reads:
             record = client.get_plume(never["plume_id"])
-            scene = resolve_scene(client, record)
+            scene = resolve_scene(client, record, reads)
             api_now = client.api_now()
             row = crop_row(record, None, None, Storage(str(tmp_path)), never["day"], CropConfig(plots=False),
                            scene, api_now, FreshnessResource().give_up_days, reads)

@@ -60,8 +60,8 @@ def test_two_plumes_of_one_scene_are_two_tasks_cropped_at_the_same_time(crops_st
     both = threading.Barrier(2, timeout=20)
     resolved: list[str] = []
     resolve = assets.resolve_scene
-    monkeypatch.setattr(assets, "resolve_scene", lambda client, record: resolved.append(record.plume_id)
-                        or resolve(client, record))
+    monkeypatch.setattr(assets, "resolve_scene", lambda client, record, lookups: resolved.append(record.plume_id)
+                        or resolve(client, record, lookups))
     monkeypatch.setattr(assets, "crop_row", lambda record, *args: both.wait() * 0 or
                         {"plume_id": record.plume_id, "status": "ok"})
     monkeypatch.setattr(store, "read_parquet", lambda rel, *a, **k: None if rel == layout.crops_day(day)
