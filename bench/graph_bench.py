@@ -13,6 +13,7 @@
 
     python bench/graph_bench.py [--scale demo] [--days 30] [--skip-graph] [--skip-full] [--source-stats] [--no-docs]
     python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --skip-graph --skip-full
+    python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --slow-ms 100 --skip-graph --skip-full
 
 Figures are printed as a table and written between the bench markers of docs/pipeline.md.
 """
@@ -256,12 +257,14 @@ def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plot
 
 
 def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, figure_workers: int | None,
-                     replica_cls=ReplicaProcess) -> dict:
+                     replica_cls=ReplicaProcess, slow_ms: int = 0) -> dict:
     """refresh_all over ``first``..``last`` with figures on (A) and off (B), alternating, each run
-    into a fresh directory, after one warm-up run that fills the replica's raster cache."""
+    into a fresh directory, after one warm-up run that fills the replica's raster cache; with
+    ``slow_ms``, every response of the replica is delayed that long (a far-away API)."""
     walls: dict[str, list[float]] = {"figures": [], "no figures": []}
     ok = True
-    with replica_cls(work / "replica-ab", scale=scale) as replica:
+    slow = ["--slow-rate", "1", "--slow-ms", str(slow_ms)] if slow_ms else []
+    with replica_cls(work / "replica-ab", scale=scale, extra_args=slow) as replica:
         ok &= _run_window(replica, work / "ab-warm", first, last, True, figure_workers)[1]
         for n in range(pairs):
             for label, plots in (("figures", True), ("no figures", False)):
@@ -270,7 +273,8 @@ def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, 
                 walls[label].append(wall)
                 ok &= success
                 print(f"pair {n + 1} {label}: {wall:.1f} s", flush=True)
-    return {"success": ok, "window": f"{first} .. {last}", "walls": walls, "figure_workers": figure_workers}
+    return {"success": ok, "window": f"{first} .. {last}", "walls": walls, "figure_workers": figure_workers,
+            "latency": f"+{slow_ms} ms a request" if slow_ms else "loopback"}
 
 
 #: the project's instance settings (`make dev` copies them into DAGSTER_HOME)
@@ -347,7 +351,8 @@ def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str
     if ab:
         on, off = (statistics.median(ab["walls"][k]) for k in ("figures", "no figures"))
         runs = ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(ab["walls"]["figures"], ab["walls"]["no figures"]))
-        lines += [f"| refresh_all {ab['window']}, figures on (figure_workers={_workers(ab['figure_workers'])}) / off "
+        lines += [f"| refresh_all {ab['window']} ({ab['latency']}), figures on "
+                  f"(figure_workers={_workers(ab['figure_workers'])}) / off "
                   f"(A B pairs: {runs} s) "
                   f"| median {on:.1f} s / {off:.1f} s: figures cost {100 * (on / off - 1):+.0f} % |"]
     if graph:
@@ -407,6 +412,8 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     parser.add_argument("--figure-workers", type=lambda v: None if v == "auto" else int(v), default=None,
                         help="figure_workers of the runs with figures (0: drawn on the fetching threads; "
                              "default auto: the assets' default, by the run's size)")
+    parser.add_argument("--slow-ms", type=int, default=0,
+                        help="--figures-ab against a replica that delays every response this long")
     parser.add_argument("--skip-graph", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--instance", choices=("ephemeral", "sqlite"), default="ephemeral",
@@ -455,7 +462,7 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
         graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)
         full = None if args.skip_full else bench_full_catalog(work, replica_cls, args.instance, args.source_stats)
         ab = (bench_figures_ab(args.scale, args.first, args.last, args.figures_ab, work,
-                                 args.figure_workers, replica_cls)
+                                 args.figure_workers, replica_cls, args.slow_ms)
               if args.figures_ab else None)
     table = render(graph, full, ab)
     print(table)
