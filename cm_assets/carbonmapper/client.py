@@ -313,21 +313,22 @@ class CarbonMapperClient:
 
         Candidates: the record's own L2B collection, then older versions newest-first, then
         newer ones (then the same with alternative cmf types). Only 404/403 mean "not there";
-        401, 429 and 5xx raise. With ``pool``, the candidates after the first are looked up at
-        once on it (one round trip instead of one per candidate, e.g. for a scene not published
-        yet) and the first in order that holds the scene wins.
+        401, 429 and 5xx raise. With ``pool``, the candidates are looked up in waves of 1, 2, 4, …
+        in flight together, the first in order that holds the scene winning: a scene not published
+        yet (every candidate looked up) costs a few round trips instead of one per candidate, and a
+        scene found at candidate k at most k − 1 look-ups more than one by one. ``pool`` must not
+        be the pool the caller runs on (its look-ups would queue behind their own caller).
         """
         record = plume if isinstance(plume, PlumeRecord) else self.get_plume(plume)
         candidates = l2b_candidates(record, self.asset_urls)
-        looked_up = self._scene_in(record.scene_name, candidates[0]) if candidates else None
-        if looked_up is not None:
-            return looked_up
-        rest = candidates[1:]
-        answers = pool.map(lambda c: self._scene_in(record.scene_name, c), rest) if pool is not None \
-            else (self._scene_in(record.scene_name, c) for c in rest)
-        for answer in answers:
-            if answer is not None:
-                return answer
+        start, wave = 0, 1
+        while start < len(candidates):
+            batch = candidates[start:start + wave]
+            lookups = pool.map if pool is not None and len(batch) > 1 else map
+            for answer in lookups(lambda c: self._scene_in(record.scene_name, c), batch):
+                if answer is not None:
+                    return answer
+            start, wave = start + wave, 2 * wave
         raise SceneNotPublished(record.scene_name, tuple(str(c) for c in candidates))
 
     def _scene_in(self, scene: str, collection: CollectionId) -> SceneRaster | None:

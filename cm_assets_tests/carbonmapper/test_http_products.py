@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
+from itertools import accumulate
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from cm_assets.carbonmapper import (CarbonMapperClient, CollectionId, NoOverlap,
                                    ProductNotAvailable, SceneNotPublished, SceneRaster)
 from cm_assets.carbonmapper.client import l2b_candidates
 from cm_assets.carbonmapper.geo import reproject_geometry
+from cm_assets.carbonmapper.scenes import derive_scene_urls
 
 ERAS = ["stac_plume", "recent_plume"]
 
@@ -155,27 +158,40 @@ def test_scene_not_published(client: CarbonMapperClient, recent_plume):
     assert info.value.tried[0] == f"l2b-ch4-mfa-{plume.version}"
 
 
-def test_candidates_looked_up_together(client: CarbonMapperClient, era, monkeypatch):
-    """With a pool, the candidate collections after the first are probed at once (one round trip
-    instead of one per candidate); the scene found and the collections tried are the sequential ones."""
+def test_candidates_looked_up_in_waves(client: CarbonMapperClient, era, monkeypatch):
+    """With a pool, the candidate collections are probed in waves of 1, 2, 4, … at once (a few round
+    trips instead of one per candidate); the scene found and the collections tried are the
+    sequential ones."""
     plume, scene = era
     with ThreadPoolExecutor(8) as pool:
         found = client.scene_for_plume(plume, pool)
     assert (found.collection, found.urls) == (scene.collection, scene.urls)
     ghost = _ghost(plume)
     candidates = l2b_candidates(ghost, client.asset_urls)
-    assert len(candidates) > 2
-    barrier = threading.Barrier(len(candidates) - 1, timeout=20)
+    assert len(candidates) > 3
+    order = [derive_scene_urls(ghost.scene_name, c, client.asset_urls)["cmf"] for c in candidates]
+    waves = []  # a barrier per wave: broken unless the wave's probes are all in flight at once
+    while sum(w.parties for w in waves) < len(order):
+        waves.append(threading.Barrier(min(2 ** len(waves), len(order) - sum(w.parties for w in waves)),
+                                       timeout=20))
+    first_of_wave = list(accumulate([0] + [w.parties for w in waves]))
     probe = client.assets.exists
     probed: list[str] = []
+    answered: set[str] = set()
+    early: list[str] = []  # probed before every earlier wave had its answer
 
-    def together(url: str) -> bool:
+    def in_waves(url: str) -> bool:
         probed.append(url)
-        if len(probed) > 1:  # the first candidate alone, then the rest: broken unless all at once
-            barrier.wait()
-        return probe(url)
+        wave = bisect_right(first_of_wave, order.index(url)) - 1
+        if not answered >= set(order[:first_of_wave[wave]]):
+            early.append(url)
+        waves[wave].wait()
+        there = probe(url)
+        answered.add(url)
+        return there
 
-    monkeypatch.setattr(client.assets, "exists", together)
+    monkeypatch.setattr(client.assets, "exists", in_waves)
     with ThreadPoolExecutor(len(candidates)) as pool, pytest.raises(SceneNotPublished) as info:
         client.scene_for_plume(ghost, pool)
-    assert info.value.tried == tuple(str(c) for c in candidates) and len(probed) == len(candidates)
+    assert info.value.tried == tuple(str(c) for c in candidates) and sorted(probed) == sorted(order)
+    assert not early

@@ -74,9 +74,9 @@ def test_two_plumes_of_one_scene_are_two_tasks_cropped_at_the_same_time(crops_st
         assert second.scene_name == first.scene_name
         monkeypatch.setattr(assets, "_outlines", lambda *args: pd.DataFrame(
             {"outline": None, "l3a_path": None}, index=[first.plume_id, second.plume_id]))
-        with ThreadPoolExecutor(2) as pool:
+        with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(4) as reads:
             plan = assets.plan_crops(client, [first, second], store, day, assets.CropConfig(figure_workers=0),
-                                     give_up_days=30, reads=pool, log=logging.getLogger("test"))
+                                     give_up_days=30, reads=reads, log=logging.getLogger("test"))
             rows = [row for task in [pool.submit(t) for t in plan.tasks] for row in task.result()]
     assert len(plan.tasks) == 2 and len(resolved) == 1
     assert [(row["plume_id"], row["status"]) for row in rows] == [(first.plume_id, "ok"), (second.plume_id, "ok")]
