@@ -211,12 +211,12 @@ def write_cog(store: Storage, raster, rel: str) -> str:
         return store.put_file(local, rel)
 
 
-def save_with(store: Storage, save, rel: str) -> str:
-    """Publish a file that ``save(local_path)`` writes atomically itself (the client's downloads)."""
+def save_staged(store: Storage, save, rel: str, staging: Path) -> tuple[str, Path]:
+    """Publish a file that ``save(local_path)`` writes atomically itself (the client's downloads):
+    its path or URI, and a local file to read it back from without fetching it again (the file
+    itself on a local store, else the copy ``save`` wrote under ``staging``)."""
     if store.is_local:
-        return str(save(store.uri(rel)))
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        local = save(Path(tmp) / Path(rel).name)
-        return store.put_file(local, rel)
+        local = Path(save(store.uri(rel)))
+        return str(local), local
+    local = Path(save(staging / Path(rel).name))
+    return store.put_file(local, rel), local

@@ -17,6 +17,7 @@ from cm_assets.storage.store import Storage
 from cm_assets.defs.partitions import range_tags
 from cm_assets.sql.query import run_query
 from cm_assets_tests.deploy.services import BUCKET, PG_DB, PG_PASSWORD, PG_USER
+from cm_assets_tests.helpers.client import admin
 from cm_assets_tests.helpers.graph import pick_days
 
 pytestmark = pytest.mark.deploy
@@ -35,12 +36,19 @@ def s3_graph(s3, postgres, replica) -> dict:
                             "CM_ASSETS_WAREHOUSE_DATA_PATH": f"s3://{BUCKET}/lake/"}.items():
             patch.setenv(name, value)
         patch.delenv("CARBONMAPPER_TOKEN", raising=False)
+        before = _l3a_requests(replica)
         result = build_definitions().resolve_job_def("refresh_all").execute_in_process(
             tags=range_tags(days[0], days[-1]), instance=DagsterInstance.ephemeral(), raise_on_error=False)
         counts = {view: run_query(warehouse, f"SELECT count(*) FROM {view}")[1][0][0]
                   for view in ("plumes", "plume_products", "scene_crops", "source_stats")} \
             if result.success else {}
-    return {"days": days, "root": root, "result": result, "store": Storage(root), "counts": counts}
+    return {"days": days, "root": root, "result": result, "store": Storage(root), "counts": counts,
+            "l3a_requests": _l3a_requests(replica) - before}
+
+
+def _l3a_requests(replica) -> int:
+    """Requests for per-plume (L3A) product files the replica has served so far."""
+    return sum(n for path, n in admin(replica, "GET", "/stats/paths")["paths"].items() if "/l3a-" in path)
 
 
 def test_the_graph_writes_its_tables_and_rasters_to_s3(s3_graph):
@@ -56,6 +64,13 @@ def test_the_graph_writes_its_tables_and_rasters_to_s3(s3_graph):
     for table in ("sources/sources.parquet", "sources/source_stats.parquet"):
         assert store.exists(table), table
     assert store.glob("**/.*.tmp") == [], "temporary objects left behind"
+
+
+def test_each_product_file_is_fetched_once(s3_graph):
+    """Measured from the copy the download left, not fetched again to be read after the upload."""
+    products = s3_graph["store"].read_tables("products/day=*.parquet")
+    stored = int(products[[c for c in products if c.endswith("_path")]].notna().sum().sum())
+    assert stored and s3_graph["l3a_requests"] == stored
 
 
 def test_the_shared_warehouse_holds_what_the_graph_wrote_to_s3(s3_graph, s3):

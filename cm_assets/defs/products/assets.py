@@ -1,7 +1,9 @@
 """The ``plume_products`` asset: the seven per-plume products stored locally, with statistics."""
 
 import json
+import tempfile
 from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
 
 import pandas as pd
 import rasterio
@@ -30,7 +32,7 @@ from cm_assets.defs.products import stats
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.reports import plots
 from cm_assets.storage import layout
-from cm_assets.storage.store import Storage, save_with
+from cm_assets.storage.store import Storage, save_staged
 from cm_assets.sql.schema import conform
 
 PRODUCT_FILES = {name: key for name, (_family, key) in PLUME_PRODUCTS.items()}
@@ -47,22 +49,24 @@ class ProductsConfig(Config):
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
 
-def _load_raster(path: str) -> GeoArray:
+def _load_raster(path: Path) -> GeoArray:
     with rasterio.open(path) as dataset:
         return GeoArray.read(dataset)
 
 
-def _load_outline(path: str):
+def _load_outline(path: Path):
     with open(path, "rb") as fh:
         return geometry_from_geojson(json.load(fh))
 
 
-def _save_all(products: PlumeProducts, store: Storage, plume_id: str, files: Executor) -> dict[str, str | None]:
-    """Each product file stored unchanged (its path; None: the API has no such asset), all seven
-    in flight at once on ``files``."""
-    def save(name: str, filename: str) -> str | None:
+def _save_all(products: PlumeProducts, store: Storage, plume_id: str, files: Executor,
+              staging: Path) -> dict[str, tuple[str, Path] | None]:
+    """Each product file stored unchanged (its path or URI and a local copy to read, see
+    :func:`save_staged`; None: the API has no such asset), all seven in flight at once on ``files``."""
+    def save(name: str, filename: str) -> tuple[str, Path] | None:
         try:
-            return save_with(store, lambda target: products.save(name, target), layout.product_file(plume_id, filename))
+            return save_staged(store, lambda target: products.save(name, target),
+                               layout.product_file(plume_id, filename), staging)
         except ProductNotAvailable:
             return None
 
@@ -72,24 +76,21 @@ def _save_all(products: PlumeProducts, store: Storage, plume_id: str, files: Exe
 
 def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: bool, files: Executor,
               figure_workers: int | None = figures.FIGURE_WORKERS) -> dict:
-    """Store one plume's seven products unchanged (fetched together on ``files``) and measure them;
-    a missing asset is listed. The quick-look is a :class:`~cm_assets.defs.figures.PendingFigure`
-    until the day is assembled."""
+    """Store one plume's seven products unchanged (fetched together on ``files``, each once) and
+    measure them; a missing asset is listed. The quick-look is a
+    :class:`~cm_assets.defs.figures.PendingFigure` until the day is assembled."""
     products = client.plume_products(record)
     missing: list[str] = []
     row: dict = {"plume_id": record.plume_id, "observation_day": day,
                  "emission_version": record.emission_version, "emission_auto": record.emission_auto}
     loaded: dict = {}
-    for name, path in _save_all(products, store, record.plume_id, files).items():
-        if path is None:
-            missing.append(name)
-            loaded[name] = None
-            continue
-        row[f"{name}_path"] = path
-        local = path if store.is_local else None
-        if local is None:
-            loaded[name] = getattr(products, name)
-        else:
+    with tempfile.TemporaryDirectory(prefix="products-") as staging:  # read back on an object store
+        for name, saved in _save_all(products, store, record.plume_id, files, Path(staging)).items():
+            if saved is None:
+                missing.append(name)
+                loaded[name] = None
+                continue
+            row[f"{name}_path"], local = saved
             loaded[name] = _load_raster(local) if PRODUCT_FILES[name].endswith(".tif") else _load_outline(local)
     outline = loaded["outline"]
     if outline is None and loaded["mask"] is not None:
