@@ -7,6 +7,7 @@ objects cost more per picture than fetching the plume (see the canvas module).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from collections.abc import Callable
@@ -170,6 +171,17 @@ def _padded(lo: float, hi: float, margin: float = 0.05) -> tuple[float, float]:
     """[lo, hi] widened by ``margin`` of its span on both sides (a single value: ± 1)."""
     span = hi - lo
     return (lo - margin * span, hi + margin * span) if span > 0 else (lo - 1, hi + 1)
+
+
+#: Bump when :func:`source_timeline` draws differently: stored timelines of another style are drawn again.
+TIMELINE_STYLE = 1
+
+
+def timeline_key(source_name: str, detections: pd.DataFrame, site_emission: float | None) -> str:
+    """What a source's timeline is drawn from (and the style), hashed: an equal key, an equal picture."""
+    digest = hashlib.sha256(f"{TIMELINE_STYLE}|{source_name}|{site_emission!r}|".encode())
+    digest.update(detections.to_csv(index=False).encode())
+    return digest.hexdigest()[:32]
 
 
 def source_timeline(source_name: str, detections: pd.DataFrame, site_emission: float | None,

@@ -20,6 +20,8 @@ DAY_FILE = re.compile(r"day=(\d{4}-\d{2}-\d{2})\.parquet$")
 SOURCES = "sources/sources.parquet"
 PLUME_SOURCES = "sources/plume_sources.parquet"
 SOURCE_STATS = "sources/source_stats.parquet"
+#: source name -> key of the data its stored timeline was drawn from (``source_stats`` redraws the others)
+TIMELINE_KEYS = "plots/sources/timeline_keys.json"
 HISTORY = "history/plume_versions.parquet"
 WAREHOUSE = "cm.duckdb"
 

@@ -174,6 +174,10 @@ class Storage:
         with open(local_path, "rb") as fh:
             return self.write_bytes(rel, fh.read())
 
+    def read_bytes(self, rel: str) -> bytes:
+        with self.fs.open(self._full(rel), "rb") as fh:
+            return fh.read()
+
     def read_parquet(self, rel: str) -> pd.DataFrame:
         """Read a table; GeoParquet comes back as a GeoDataFrame."""
         with self.fs.open(self._full(rel), "rb") as fh:

@@ -1,5 +1,6 @@
 """The ``sources`` and ``source_stats`` assets (not partitioned: they span every materialized day)."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -82,6 +83,20 @@ def _footprints(client, store: Storage, workers: int) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()), columns=["name", "west", "south", "east", "north"])
 
 
+def _drawn_timelines(store: Storage, log) -> dict[str, str]:
+    """source name -> key of the data its stored timeline was drawn from, as the last complete run
+    recorded them, for the timelines still stored (one listing of the directory)."""
+    if not store.exists(layout.TIMELINE_KEYS):
+        return {}
+    try:
+        keys = json.loads(store.read_bytes(layout.TIMELINE_KEYS))
+    except Exception as error:  # an unreadable record only costs drawing every timeline again
+        log.warning(f"{layout.TIMELINE_KEYS}: unreadable, drawing every timeline again: {describe(error)}")
+        return {}
+    stored = set(store.glob(layout.source_timeline_png("*")))
+    return {name: key for name, key in keys.items() if layout.source_timeline_png(name) in stored}
+
+
 class SourceStatsConfig(Config):
     workers: int = Field(default=8, description="Source details and footprint boxes fetched concurrently.")
     plots: bool = Field(default=True, description="Render an emission timeline PNG per source.")
@@ -95,7 +110,8 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     """Per source with a materialized plume: detections (and how many carry an emission), distinct
     days, first/last detection, emission mean/std/min/median/p90/p99/max, sensor mix, Carbon Mapper's persistence and site emission, and
     persistence recomputed from scene coverage (detection scenes / overpasses whose footprint
-    covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/."""
+    covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/ (a source's
+    timeline is drawn again only when its detections or site emission changed)."""
     store = storage.storage()
     links = store.read_parquet(layout.PLUME_SOURCES) if store.exists(layout.PLUME_SOURCES) else None
     names = [] if links is None else sorted(set(links["source_name"]))
@@ -107,14 +123,23 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         context.log.warning(f"source {name}: statistics failed: {describe(error)}")
         failed.append(name)
 
+    drawn = _drawn_timelines(store, context.log) if config.plots else {}
+    if config.plots:
+        store.remove(layout.TIMELINE_KEYS)  # until this run's timelines are written (a killed run redraws all)
+
     def detail_of(client, name: str):
-        """The source's detail and its timeline (being drawn), or None."""
+        """The source's detail and its timeline (being drawn, or the stored one when its data has not
+        changed) with the timeline's key, or None."""
         try:
             detail = client.get_source(name)
-            timeline = figures.render(layout.source_timeline_png(name), plots.source_timeline, name,
-                                      detections(detail), detail.emission_auto,
-                                      workers=config.figure_workers) if config.plots else None
-            return detail, timeline
+            if not config.plots:
+                return detail, None, None
+            frame = detections(detail)
+            key = plots.timeline_key(name, frame, detail.emission_auto)
+            rel = layout.source_timeline_png(name)
+            timeline = store.uri(rel) if drawn.get(name) == key else figures.render(
+                rel, plots.source_timeline, name, frame, detail.emission_auto, workers=config.figure_workers)
+            return detail, timeline, key
         except SourceNotFound:
             context.log.warning(f"source {name} no longer exists (re-clustered)")
         except Exception as error:  # one source's bad detail never stops the others
@@ -128,20 +153,23 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
             details = [d for d in pool.map(lambda name: detail_of(client, name), names) if d is not None]
         footprints = paging.result() if paging is not None else pd.DataFrame()
-    for detail, timeline in details:
+    for detail, timeline, key in details:
         try:
             row = source_profile(detail, footprints)
         except Exception as error:  # one source's bad detail never stops the others
             failing(detail.source_name, error)
             continue
         if timeline is not None:
-            row["timeline_png"] = timeline
+            row.update(timeline_png=timeline, timeline_key=key)
         rows.append(row)
     rows = figures.write_figures(rows, store, context.log)
     table = conform(pd.DataFrame(rows), "source_stats")
     if len(table):
         table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)
     store.write_parquet(table, layout.SOURCE_STATS)
+    if config.plots:
+        keys = {row["source_name"]: row["timeline_key"] for row in rows if row.get("timeline_png")}
+        store.write_bytes(layout.TIMELINE_KEYS, json.dumps(keys, sort_keys=True).encode())
     metadata = table_metadata(table, "source_stats", ["source_name", "detections", "distinct_days",
                                                       "emission_mean", "emission_median", "emission_p99", "site_emission", "cm_persistence",
                                                       "persistence_recomputed"])

@@ -1,14 +1,23 @@
-"""``source_stats`` holds the seed's §4.2 profile, equal to a recomputation from the API."""
+"""``source_stats`` holds the seed's §4.2 profile, equal to a recomputation from the API, and draws a
+source's timeline only when its data changed."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
+from dagster import materialize
 
 from cm_assets.carbonmapper import CarbonMapperClient
+from cm_assets.defs.resources import StorageResource
+from cm_assets.defs.sources.assets import source_stats
+from cm_assets.reports import plots
 from cm_assets.sql.query import run_query
+from cm_assets.storage import layout
+from cm_assets.storage.store import Storage
+from cm_assets_tests.helpers.graph import client_resource
 
 PROFILE = ["source_name", "detections", "with_emission", "distinct_days", "emission_mean", "emission_std",
            "emission_min", "emission_median", "emission_p90", "emission_p99", "emission_max",
@@ -38,3 +47,32 @@ def test_source_stats_profile_matches_the_source_detail(built, replica):
         assert (pd.Timestamp(row.first_detection), pd.Timestamp(row.last_detection)) == (times.min(), times.max())
         mix = pd.Series([str(p.instrument) for p in detail.plumes]).value_counts()
         assert json.loads(row.sensor_mix) == mix.to_dict()
+
+
+def test_unchanged_timelines_are_not_drawn_again(built, replica, tmp_path, monkeypatch):
+    """A second source_stats over the same data reuses every stored timeline; a source whose picture
+    is gone or whose recorded key differs is drawn again; every row's timeline is on disk."""
+    root = tmp_path / "root"
+    shutil.copytree(built.root, root)
+    drawn: list[str] = []
+    draw = plots.source_timeline
+    monkeypatch.setattr(plots, "source_timeline", lambda name, *args: drawn.append(name) or draw(name, *args))
+
+    def run() -> pd.DataFrame:
+        drawn.clear()
+        assert materialize([source_stats], resources={"carbonmapper": client_resource(replica),
+                                                      "storage": StorageResource(root=str(root))},
+                           run_config={"ops": {"source_stats": {"config": {"figure_workers": 0}}}}).success
+        return Storage(str(root)).read_parquet(layout.SOURCE_STATS)
+
+    table = run()
+    assert len(table) > 2 and drawn == []
+    keys_file = root / layout.TIMELINE_KEYS
+    keys = json.loads(keys_file.read_text())
+    gone, changed = table["source_name"].iloc[0], table["source_name"].iloc[1]
+    (root / layout.source_timeline_png(gone)).unlink()
+    keys_file.write_text(json.dumps({**keys, changed: "another"}))
+    table = run()
+    assert sorted(drawn) == sorted([gone, changed])
+    assert table["timeline_png"].map(lambda p: open(p, "rb").read(4) == b"\x89PNG").all()
+    assert json.loads(keys_file.read_text()) == keys
