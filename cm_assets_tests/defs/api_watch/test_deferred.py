@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from dagster import DagsterInstance
 
+from cm_assets.defs.api_watch import deferred
 from cm_assets.defs.api_watch.deferred import deferred_scene_sensor, deferred_tick, rotate
 from cm_assets.defs.api_watch.runs import REFRESH_JOB
 from cm_assets.defs.give_up import unpublished_scene_status
@@ -60,6 +62,27 @@ def test_appeared_scenes_are_retried_and_old_days_given_up(replica, tmp_path) ->
     by_trigger = {r.tags["cm_assets/trigger"]: r.partition_key for r in requests}
     assert by_trigger == {"gave_up": old["day"], "scene_published": appeared["day"]}
     assert cursor == max(appeared["scene_name"], waiting["scene_name"])
+
+
+def test_a_ticks_scenes_are_checked_together(replica, tmp_path, monkeypatch) -> None:
+    """The tick's scenes are asked about at once (one by one, a backlog of unpublished scenes at
+    100 ms a request took minutes); each scene once, and the cursor is the last one checked."""
+    plumes = world_plumes()
+    recent = plumes[(plumes["published_at"] <= NOW) & (plumes["status"] == "published")
+                    & (plumes["observed"] >= NOW - timedelta(days=60))]
+    waiting = recent[recent["l2b"].isna() | (recent["l2b"] > NOW + timedelta(days=1))].drop_duplicates("scene_name")
+    storage = Storage(str(tmp_path))
+    for _, plume in waiting.head(3).iterrows():
+        crop_rows(storage, plume)
+    together = threading.Barrier(3, timeout=20)  # broken unless the three checks are in flight at once
+    check = deferred.scene_published
+    asked: list[str] = []
+    monkeypatch.setattr(deferred, "scene_published", lambda client, plume_id, lookups: asked.append(plume_id)
+                        or together.wait() * 0 or check(client, plume_id, lookups))
+    with client_for(replica) as client:
+        requests, cursor = deferred_tick(client, storage, None, FreshnessResource(), NOW)
+    assert requests == [] and sorted(asked) == sorted(waiting.head(3)["plume_id"])
+    assert cursor == max(waiting.head(3)["scene_name"])
 
 
 def test_the_sensor_gives_up_at_the_resource_age(replica, tmp_path, evaluate) -> None:
