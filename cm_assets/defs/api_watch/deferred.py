@@ -74,9 +74,9 @@ def deferred_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: str 
     scenes = live.groupby("scene_name")
     budget = min(settings.max_scene_checks_per_tick, len(scenes))
     checked = rotate(sorted(scenes.groups), raw_cursor)[:budget]
+    first_plume = [str(scenes.get_group(name)["plume_id"].iloc[0]) for name in checked]
     with ThreadPoolExecutor(SCENE_CHECKS) as checks, ThreadPoolExecutor(POOL_SIZE) as lookups:
-        published = list(checks.map(
-            lambda name: scene_published(client, str(scenes.get_group(name)["plume_id"].iloc[0]), lookups), checked))
+        published = list(checks.map(lambda plume_id: scene_published(client, plume_id, lookups), first_plume))
     appeared: dict[str, list[str]] = {}
     for name, now_published in zip(checked, published):
         if now_published:

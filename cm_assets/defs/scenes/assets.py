@@ -51,7 +51,7 @@ class CropConfig(Config):
     band_workers: int = Field(default=POOL_SIZE, description="Band reads and L2B look-ups in flight at once, "
                                                              "across the run's crops (a crop's four bands are "
                                                              "read together, a scene's candidate collections "
-                                                             "looked up together).")
+                                                             "looked up in waves).")
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
@@ -69,7 +69,7 @@ def scene_key(client, record: PlumeRecord) -> tuple[str, ...]:
 
 
 def resolve_scene(client, record: PlumeRecord, lookups: Executor) -> SceneRaster | Exception:
-    """The plume's L2B parent (candidate collections looked up at once on ``lookups``), or the
+    """The plume's L2B parent (candidate collections looked up in waves on ``lookups``), or the
     error that resolving it raised (shared by a scene's plumes); run-wide errors propagate."""
     try:
         return client.scene_for_plume(record, lookups)
