@@ -6,6 +6,8 @@ reused from the data root."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import rasterio
@@ -20,6 +22,7 @@ from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.products import alpha_outline
 from cm_assets.carbonmapper.scenes import SceneRaster
+from cm_assets.carbonmapper.transport import POOL_SIZE
 from cm_assets.reports import plots
 from cm_assets.reports.files import Report
 from cm_assets.reports.materialized import stored_crops, stored_products
@@ -36,8 +39,8 @@ def _read(path: str) -> GeoArray:
 
 
 def _products(client: CarbonMapperClient, record: PlumeRecord, warehouse: Path | None,
-              report: Report) -> tuple[dict[str, GeoArray | None], BaseGeometry | None]:
-    """The four rasters of the quick-look and the outline: stored copies, else fetched."""
+              report: Report, pool: Executor) -> tuple[dict[str, GeoArray | None], BaseGeometry | None]:
+    """The four rasters of the quick-look and the outline: stored copies, else fetched at once on ``pool``."""
     stored = stored_products(warehouse, record.plume_id, record.emission_version)
     if stored is not None:
         report.sources["products"] = "reused from the data root"
@@ -49,18 +52,36 @@ def _products(client: CarbonMapperClient, record: PlumeRecord, warehouse: Path |
         return rasters, outline or _fallback_outline(record, rasters["mask"])
     report.sources["products"] = "fetched from the API"
     products = client.plume_products(record)
-    rasters: dict[str, GeoArray | None] = {}
-    for name in FOUR_PANEL:
-        try:
-            rasters[name] = products.raster(name)
-        except ProductNotAvailable:
+    fetching_outline = pool.submit(lambda: products.outline)
+    rasters = _each(FOUR_PANEL, products.raster, pool, (ProductNotAvailable,))
+    for name, raster in rasters.items():
+        if isinstance(raster, Exception):
             rasters[name] = None
             report.notes.append(f"{name} is not available for this plume")
     try:
-        outline = products.outline
+        outline = fetching_outline.result()
     except CarbonMapperError:
         outline = None
     return rasters, outline or _fallback_outline(record, rasters["mask"])
+
+
+def _each(names: Sequence[str], read: Callable[[str], GeoArray], pool: Executor,
+          expected: tuple[type[Exception], ...]) -> dict[str, GeoArray | Exception]:
+    """``read`` of every name at once on ``pool``: its raster, or the ``expected`` error it raised."""
+    def one(name: str) -> GeoArray | Exception:
+        try:
+            return read(name)
+        except expected as error:
+            return error
+    return dict(zip(names, pool.map(one, names)))
+
+
+def _noted(read: dict[str, GeoArray | Exception], what: str, report: Report) -> dict[str, GeoArray | None]:
+    """The rasters of :func:`_each`, a note for each band that failed (in band order)."""
+    for band, value in read.items():
+        if isinstance(value, Exception):
+            report.notes.append(f"L2B {band} {what} unavailable: {value}")
+    return {band: None if isinstance(value, Exception) else value for band, value in read.items()}
 
 
 def _fallback_outline(record: PlumeRecord, mask: GeoArray | None) -> BaseGeometry | None:
@@ -76,21 +97,15 @@ def _fallback_outline(record: PlumeRecord, mask: GeoArray | None) -> BaseGeometr
 
 
 def _crops(scene: SceneRaster, record: PlumeRecord, outline: BaseGeometry, pad_px: int,
-           warehouse: Path | None, report: Report) -> dict[str, GeoArray | None]:
-    """cmf, rgb and uncertainty crops at ``pad_px``: stored copies, else windowed reads."""
+           warehouse: Path | None, report: Report, pool: Executor) -> dict[str, GeoArray | None]:
+    """cmf, rgb and uncertainty crops at ``pad_px``: stored copies, else windowed reads at once on ``pool``."""
     stored = stored_crops(warehouse, record.plume_id, pad_px)
     if stored is not None:
         report.sources["crops"] = "reused from the data root"
         return {b: _read(stored[f"{b}_path"]) if f"{b}_path" in stored else None for b in CONTEXT_BANDS}
     report.sources["crops"] = f"windowed reads of {scene.collection}"
-    out: dict[str, GeoArray | None] = {}
-    for band in CONTEXT_BANDS:
-        try:
-            out[band] = scene.crop(band, outline, pad_px=pad_px)
-        except (ProductNotAvailable, CarbonMapperError) as error:
-            out[band] = None
-            report.notes.append(f"L2B {band} crop unavailable: {error}")
-    return out
+    return _noted(_each(CONTEXT_BANDS, lambda band: scene.crop(band, outline, pad_px=pad_px), pool,
+                        (CarbonMapperError,)), "crop", report)
 
 
 def context_window(outline: BaseGeometry, scale: float) -> BaseGeometry:
@@ -98,16 +113,11 @@ def context_window(outline: BaseGeometry, scale: float) -> BaseGeometry:
     return shapely.affinity.scale(box(*outline.bounds), xfact=scale, yfact=scale)
 
 
-def _context(scene: SceneRaster, outline: BaseGeometry, scale: float,
-             report: Report) -> dict[str, GeoArray | None]:
+def _context(scene: SceneRaster, outline: BaseGeometry, scale: float, report: Report,
+             pool: Executor) -> dict[str, GeoArray | None]:
     window = context_window(outline, scale)
-    out: dict[str, GeoArray | None] = {}
-    for band in CONTEXT_BANDS:
-        try:
-            out[band] = scene.read_polygon(window, bands=(band,))[band]
-        except (ProductNotAvailable, CarbonMapperError) as error:
-            out[band] = None
-            report.notes.append(f"L2B {band} context unavailable: {error}")
+    out = _noted(_each(CONTEXT_BANDS, lambda band: scene.read_polygon(window, bands=(band,))[band], pool,
+                       (CarbonMapperError,)), "context", report)
     if out["cmf"] is not None:
         height, width = out["cmf"].values.shape[1:]
         report.sources["l2b_context"] = f"{width} x {height} px of {scene.collection} ({scale:g}x the outline's bounds)"
@@ -138,21 +148,23 @@ def plume_report(client: CarbonMapperClient, plume_id: str, out_dir: Path, *,
     :class:`PlumeNotFound` for an unknown id."""
     record = client.get_plume(plume_id)
     report = Report(f"plume {record.plume_id}", Path(out_dir))
-    rasters, outline = _products(client, record, warehouse, report)
+    with ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="report") as pool:  # reads in flight together
+        rasters, outline = _products(client, record, warehouse, report, pool)
+        try:
+            scene = client.scene_for_plume(record, pool)
+        except SceneNotPublished as error:
+            report.notes.append(f"no L2B figures: {error}")
+            scene = None
+        if scene is not None and outline is not None:
+            context = _context(scene, outline, context_scale, report, pool)
+            crops = _crops(scene, record, outline, pad_px, warehouse, report, pool)
     report.add("four_panel", "four_panel.png", plots.plume_quicklook(
         record.plume_id, rasters["mask"], rasters["concentrations"], rasters["ime_concentrations"],
         rasters["rgb"], outline, dpi=dpi), figure=True)
-    try:
-        scene = client.scene_for_plume(record)
-    except SceneNotPublished as error:
-        report.notes.append(f"no L2B figures: {error}")
-        scene = None
     if scene is not None and outline is not None:
-        context = _context(scene, outline, context_scale, report)
         report.add("l2b_context", "l2b_context.png", plots.l2b_context(
             record.plume_id, context["cmf"], context["rgb"], context["uncertainty"], outline,
             context_scale, dpi=dpi), figure=True)
-        crops = _crops(scene, record, outline, pad_px, warehouse, report)
         report.add("l3a_vs_l2b", "l3a_vs_l2b.png", plots.l3a_vs_l2b(
             record.plume_id, rasters["concentrations"], crops["cmf"], crops["rgb"], crops["uncertainty"],
             outline, pad_px, dpi=dpi), figure=True)
