@@ -3,14 +3,11 @@
 Rendering a picture is CPU (the Pillow canvas of ``cm_assets.reports.plots``) and mostly holds
 the GIL. With ``workers > 0`` each figure is handed to a pool of worker processes (``spawn``:
 safe next to threads; shared by the whole run process); ``workers=0`` draws on the calling
-thread. ``workers=None`` (the default) decides by the run's size: a process's first
-:data:`AUTO_AFTER` pictures are drawn on the calling threads, later ones by :data:`AUTO_WORKERS`
-processes (on the calling threads still until one of those has started: their start-up is never
-waited for). A small run never pays a worker's start-up; a large one draws beside the run's own
-process (docs/pipeline.md, Figures). Either way the PNG is
-written by :func:`write_figures` when the day's table is assembled.
+thread. ``workers=None`` (the default) uses :data:`AUTO_WORKERS` processes, which a drawing step
+starts as it begins (:func:`start_workers`), so that their ~1 s of imports overlaps its fetching;
+until one of them runs, pictures are drawn on the calling threads (a start-up is never waited
+for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled.
 """
-
 from __future__ import annotations
 
 import atexit
@@ -29,26 +26,23 @@ from cm_assets.storage.store import Storage
 
 #: ``workers`` of the assets' configs by default: decided by the run's size (see the module doc).
 FIGURE_WORKERS: int | None = None
-#: Pictures a process draws on its own threads before handing the rest to worker processes.
-AUTO_AFTER = 80
-
 
 def _usable_cores() -> int:
     """Cores this process may run on (its CPU affinity where the system has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-#: Worker processes of a run past :data:`AUTO_AFTER` pictures: one per core but one, which the run's
-#: own process (fetching, tables, holding the GIL) keeps; none on a single core. On 2 cores one
-#: worker ran 30 days as fast as two, with 1.1–1.6 s less CPU (docs/pipeline.md, Figures).
+#: Worker processes of ``workers=None``: one per core but one, which the run's own process (fetching,
+#: tables, holding the GIL) keeps; none on a single core. On 2 cores one worker ran 30 days as fast
+#: as two, with 1.1–1.6 s less CPU (docs/pipeline.md, Figures).
 AUTO_WORKERS = max(0, _usable_cores() - 1)
-WORKERS_HELP = (f"Processes rendering the pictures: 0 on the fetching threads; unset: on them for the run's first "
-                f"{AUTO_AFTER} pictures, then in one worker process per core but one (none on a single core).")
+WORKERS_HELP = ("Processes rendering the pictures: 0 on the fetching threads; unset: one worker process per core "
+                "but one (none on a single core), started with the step; until one runs, pictures are drawn on "
+                "the fetching threads.")
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
 _started: dict[int, Future] = {}
-_drawn = 0
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -79,11 +73,8 @@ def _discard(workers: int, pool: ProcessPoolExecutor) -> None:
 @atexit.register
 def shutdown_pools() -> None:
     """Stop this process's figure workers (they start again on the next figure); at exit, and
-    where one process runs many runs (benchmarks, tests) and each should count its own pictures
-    and pay for its own start-up."""
-    global _drawn
+    where one process runs many runs (benchmarks, tests) and each should pay for its own start-up."""
     with _lock:
-        _drawn = 0
         pools = list(_pools.values())
         _pools.clear()
         _started.clear()
@@ -99,21 +90,21 @@ class PendingFigure:
     png: Future
 
 
-def _auto_workers() -> int:
-    global _drawn
-    with _lock:
-        _drawn += 1
-        return AUTO_WORKERS if _drawn > AUTO_AFTER else 0
+def start_workers(workers: int | None = FIGURE_WORKERS) -> None:
+    """Start the worker processes that :func:`render` with ``workers`` will use, without waiting
+    for them: a step that draws calls this as it begins."""
+    count = AUTO_WORKERS if workers is None else workers
+    if count > 0:
+        _pool(count)
 
 
 def render(rel: str, draw: Callable[..., bytes], *args, workers: int | None = FIGURE_WORKERS) -> PendingFigure:
     """Start rendering ``draw(*args)`` (a picklable module-level function) for ``rel`` on
-    ``workers`` processes (0: on this thread; None: by the run's size, on this thread until the
-    worker processes have started)."""
+    ``workers`` processes (0: on this thread; None: :data:`AUTO_WORKERS` processes, on this thread
+    until one of them runs)."""
     pool = None
     if workers is None:
-        workers = _auto_workers()
-        pool = _started_pool(workers) if workers > 0 else None
+        pool = _started_pool(AUTO_WORKERS) if AUTO_WORKERS > 0 else None
     elif workers > 0:
         pool = _pool(workers)
     if pool is None:

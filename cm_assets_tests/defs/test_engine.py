@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
@@ -106,11 +107,10 @@ def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):  # a pr
     assert "figure plots/p.png failed" in caplog.text
 
 
-def test_by_default_a_run_draws_its_first_pictures_itself_and_hands_the_rest_to_processes(tmp_path, monkeypatch):
-    """Past AUTO_AFTER pictures the worker processes start; pictures are still drawn here until one
-    of them runs (a process takes far longer to start than a picture takes to hand over)."""
-    figures.shutdown_pools()  # this process's count starts over, as in a new run process
-    monkeypatch.setattr(figures, "AUTO_AFTER", 2)
+def test_by_default_pictures_are_drawn_here_until_a_started_worker_runs(tmp_path, monkeypatch):
+    """A drawing step starts the worker processes as it begins; until one of them runs (a process
+    takes far longer to start than a picture takes to hand over) pictures are drawn here."""
+    figures.shutdown_pools()
     monkeypatch.setattr(figures, "AUTO_WORKERS", 1)
     store = Storage(str(tmp_path))
 
@@ -121,18 +121,23 @@ def test_by_default_a_run_draws_its_first_pictures_itself_and_hands_the_rest_to_
     def drawn_by(rel: str) -> int:  # the process that "drew" a picture
         return figures.render(rel, os.getpid).png.result(timeout=WAIT)
 
-    rows = [render(n) for n in range(2)]
-    assert all(row["png"].png.done() for row in rows)  # drawn here, before returning
-    assert drawn_by("plots/third.png") == os.getpid()  # past AUTO_AFTER: still here while ...
-    assert list(figures._pools) == [1]  # ... the pool of AUTO_WORKERS it started is starting
-    figures._started[1].result(timeout=WAIT)
-    assert drawn_by("plots/fourth.png") != os.getpid()  # once it runs, the pool draws
+    figures.start_workers(None)
+    assert list(figures._pools) == [1]
+    started, figures._started[1] = figures._started[1], Future()  # as while the worker still imports
+    rows = [render(0)]
+    assert rows[0]["png"].png.done() and drawn_by("plots/second.png") == os.getpid()  # drawn here
+    started.result(timeout=WAIT)
+    figures._started[1] = started
+    assert drawn_by("plots/third.png") != os.getpid()  # once one runs, the pool draws
     rows.append(render(3))
     written = figures.write_figures(rows, store)
-    assert [(tmp_path / "plots" / f"p{n}.png").read_bytes()[:4] for n in (0, 1, 3)] == [b"\x89PNG"] * 3
+    assert [(tmp_path / "plots" / f"p{n}.png").read_bytes()[:4] for n in (0, 3)] == [b"\x89PNG"] * 2
     assert all(row["png"] == store.uri(f"plots/{row['plume_id']}.png") for row in written)
     figures.shutdown_pools()
-    assert figures._pools == {} and figures._auto_workers() == 0  # counted afresh: drawn here again
+    assert figures._pools == {}
+    monkeypatch.setattr(figures, "AUTO_WORKERS", 0)  # a single core: no worker, drawn here
+    figures.start_workers(None)
+    assert figures._pools == {} and drawn_by("plots/single.png") == os.getpid()
 
 
 RUN_WITH_A_WORKER = textwrap.dedent("""

@@ -187,6 +187,8 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
     store = storage.storage()
+    if config.plots:
+        figures.start_workers(config.figure_workers)  # their start-up overlaps the fetching
     with ThreadPoolExecutor(max_workers=max(1, config.file_workers), thread_name_prefix="file") as files:
         tables = build_days(context.partition_keys, carbonmapper, store, layout.products_day, "plume_products",
                             lambda client, records, day: plan_products(client, records, store, day, config, files,

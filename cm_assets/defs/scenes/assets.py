@@ -230,6 +230,8 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     'gave_up').
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
+    if config.plots:
+        figures.start_workers(config.figure_workers)  # their start-up overlaps the fetching
     give_up_days = freshness.give_up_days
     with ThreadPoolExecutor(max_workers=max(1, config.band_workers), thread_name_prefix="band") as reads:
         tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
