@@ -8,6 +8,7 @@ starts as it begins (:func:`start_workers`), so that their ~1 s of imports overl
 until one of them runs, pictures are drawn on the calling threads (a start-up is never waited
 for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled.
 """
+
 from __future__ import annotations
 
 import atexit

@@ -76,14 +76,6 @@ def _each(names: Sequence[str], read: Callable[[str], GeoArray], pool: Executor,
     return dict(zip(names, pool.map(one, names)))
 
 
-def _noted(read: dict[str, GeoArray | Exception], what: str, report: Report) -> dict[str, GeoArray | None]:
-    """The rasters of :func:`_each`, a note for each band that failed (in band order)."""
-    for band, value in read.items():
-        if isinstance(value, Exception):
-            report.notes.append(f"L2B {band} {what} unavailable: {value}")
-    return {band: None if isinstance(value, Exception) else value for band, value in read.items()}
-
-
 def _fallback_outline(record: PlumeRecord, mask: GeoArray | None) -> BaseGeometry | None:
     """The mask's alpha polygon, else the record's plume bounds, else a small box at the origin."""
     if mask is not None:
@@ -104,8 +96,13 @@ def _crops(scene: SceneRaster, record: PlumeRecord, outline: BaseGeometry, pad_p
         report.sources["crops"] = "reused from the data root"
         return {b: _read(stored[f"{b}_path"]) if f"{b}_path" in stored else None for b in CONTEXT_BANDS}
     report.sources["crops"] = f"windowed reads of {scene.collection}"
-    return _noted(_each(CONTEXT_BANDS, lambda band: scene.crop(band, outline, pad_px=pad_px), pool,
-                        (CarbonMapperError,)), "crop", report)
+    try:
+        crops = scene.crops(CONTEXT_BANDS, outline, pool, pad_px=pad_px)
+    except CarbonMapperError as error:  # e.g. the outline misses the scene: no band can be cropped
+        report.notes.append(f"L2B crops unavailable: {error}")
+        return dict.fromkeys(CONTEXT_BANDS)
+    report.notes += [f"L2B {band} crop unavailable: not in the scene" for band, crop in crops.items() if crop is None]
+    return crops
 
 
 def context_window(outline: BaseGeometry, scale: float) -> BaseGeometry:
@@ -116,8 +113,14 @@ def context_window(outline: BaseGeometry, scale: float) -> BaseGeometry:
 def _context(scene: SceneRaster, outline: BaseGeometry, scale: float, report: Report,
              pool: Executor) -> dict[str, GeoArray | None]:
     window = context_window(outline, scale)
-    out = _noted(_each(CONTEXT_BANDS, lambda band: scene.read_polygon(window, bands=(band,))[band], pool,
-                       (CarbonMapperError,)), "context", report)
+    read = _each(CONTEXT_BANDS, lambda band: scene.read_polygon(window, bands=(band,))[band], pool,
+                 (CarbonMapperError,))
+    out: dict[str, GeoArray | None] = {}
+    for band, value in read.items():  # notes in band order, from this thread
+        failed = isinstance(value, Exception)
+        if failed:
+            report.notes.append(f"L2B {band} context unavailable: {value}")
+        out[band] = None if failed else value
     if out["cmf"] is not None:
         height, width = out["cmf"].values.shape[1:]
         report.sources["l2b_context"] = f"{width} x {height} px of {scene.collection} ({scale:g}x the outline's bounds)"

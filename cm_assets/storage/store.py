@@ -180,8 +180,7 @@ class Storage:
 
     def read_parquet(self, rel: str) -> pd.DataFrame:
         """Read a table; GeoParquet comes back as a GeoDataFrame."""
-        with self.fs.open(self._full(rel), "rb") as fh:
-            return geoparquet.read_table(fh.read())
+        return geoparquet.read_table(self.read_bytes(rel))
 
     def read_columns(self, pattern: str, columns: list[str], exclude: Collection[str] = ()) -> pd.DataFrame:
         """Only ``columns`` of every table matching ``pattern`` except the relative paths ``exclude``

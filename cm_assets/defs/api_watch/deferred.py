@@ -52,7 +52,7 @@ def rotate(names: list[str], after: str | None) -> list[str]:
     return names[split:] + names[:split]
 
 
-def scene_published(client: CarbonMapperClient, plume_id: str, lookups: Executor | None = None) -> bool:
+def scene_published(client: CarbonMapperClient, plume_id: str, lookups: Executor) -> bool:
     """Whether the L2B parent of ``plume_id`` is published now (candidates looked up on ``lookups``)."""
     try:
         client.scene_for_plume(plume_id, lookups)
