@@ -59,25 +59,33 @@ def day_chunks(days: list[str], max_days: int = CHUNK_DAYS) -> list[list[str]]:
 
 def fetch_payloads_by_day(client, days: list[str]) -> dict[str, list[dict]]:
     """Raw published records of both gases for ``days``: one paginated query per gas and chunk of
-    consecutive days (a backfill of years costs about one request per 1000 plumes, not per day).
+    consecutive days (a backfill of years costs about one request per 1000 plumes, not per day),
+    the gases' queries of a chunk in flight together (each run's listing costs one round trip, not
+    two).
 
     A record goes to its own observation day when that day is in ``days``; one observed outside
     them goes to the nearest day of its chunk, whose catalog build quarantines it (never dropped)."""
     out: dict[str, list[dict]] = {day: [] for day in days}
-    for chunk in day_chunks(days):
-        window = (day_window(chunk[0])[0], day_window(chunk[-1])[1])
-        for gas in GASES:
-            for payload in client.iter_plume_payloads(gas=gas, observed=window, status="published"):
-                day = _record_day(payload, chunk[0])
-                out[day if day in out else min(max(day, chunk[0]), chunk[-1])].append(payload)
+    with ThreadPoolExecutor(len(GASES), thread_name_prefix="listing") as listings:
+        for chunk in day_chunks(days):
+            window = (day_window(chunk[0])[0], day_window(chunk[-1])[1])
+            pending = [listings.submit(_listing, client, gas, window) for gas in GASES]
+            for listing in pending:  # in GASES order, whichever finished first
+                for payload in listing.result():
+                    day = _record_day(payload, chunk[0])
+                    out[day if day in out else min(max(day, chunk[0]), chunk[-1])].append(payload)
     return out
+
+
+def _listing(client, gas: str, window: tuple[datetime, datetime]) -> list[dict]:
+    return list(client.iter_plume_payloads(gas=gas, observed=window, status="published"))
 
 
 def prefetched_payloads(client, days: list[str]) -> Iterator[tuple[list[str], dict[str, list[dict]]]]:
     """``fetch_payloads_by_day`` of each of :func:`day_chunks` of ``days``, in order; the next chunk
     is fetched on a second thread while the caller works on the current one (the API's time
     overlaps the caller's parsing and writing). An error of a fetch is raised when its chunk is
-    reached; the client is used by one thread at a time."""
+    reached."""
     chunks = day_chunks(days)
     with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as fetcher:
         pending = fetcher.submit(fetch_payloads_by_day, client, chunks[0]) if chunks else None

@@ -21,7 +21,6 @@ def day_window(day: str) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Run tags of one run over the partitions ``first``..``last``."""
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -111,3 +112,24 @@ def test_prefetched_chunks_are_the_fetched_chunks_in_order(local_replica):
             for _, payloads in run] for run in (prefetched, direct)]
     assert ids[0] == ids[1]
     assert sum(len(ps) for _, p in prefetched for ps in p.values()) > 0
+
+
+def test_the_gases_of_a_chunk_are_listed_at_once(local_replica, monkeypatch):
+    """Both gases' listings wait for each other at a barrier: listed one after the other, the first
+    would time out. Each record still lands on its own day, in the order the gases are listed."""
+    from cm_assets.defs import day_records
+
+    days = sorted(plumes_per_day(local_replica))[:3]
+    both = threading.Barrier(len(day_records.GASES), timeout=20)
+    listing = day_records._listing
+    monkeypatch.setattr(day_records, "_listing", lambda *args: both.wait() * 0 or listing(*args))
+    with client_for(local_replica) as client:
+        payloads = day_records.fetch_payloads_by_day(client, days)
+        window = (day_window(days[0])[0], day_window(days[-1])[1])
+        one_by_one = [listing(client, gas, window) for gas in day_records.GASES]
+    for day, found in payloads.items():
+        assert {day_records._record_day(p, "") for p in found} <= {day}
+    assert [p["plume_id"] for day in days for p in payloads[day]] == [
+        p["plume_id"] for day in days for gas in one_by_one for p in gas
+        if day_records._record_day(p, "") == day]
+    assert sum(map(len, payloads.values())) > 0
