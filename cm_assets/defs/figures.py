@@ -3,8 +3,9 @@
 Rendering a picture is CPU (the Pillow canvas of ``cm_assets.reports.plots``) and mostly holds
 the GIL. With ``workers > 0`` each figure is handed to a pool of worker processes (``spawn``:
 safe next to threads; shared by the whole run process); ``workers=0`` draws on the calling
-thread. ``workers=None`` (the default) uses :data:`AUTO_WORKERS` processes, which a drawing step
-starts as it begins (:func:`start_workers`), so that their ~1 s of imports overlaps its fetching;
+thread. ``workers=None`` (the default) uses :data:`AUTO_WORKERS` processes, which a step starts
+(:func:`start_workers`) as soon as it knows it has a plume to draw, so that their ~1 s of imports
+overlaps its fetching (a step with nothing to draw starts none), else the first picture starts them;
 until one of them runs, pictures are drawn on the calling threads (a start-up is never waited
 for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled.
 """
@@ -25,8 +26,9 @@ from cm_assets.carbonmapper.errors import describe
 from cm_assets.defs.figure_worker import exit_with
 from cm_assets.storage.store import Storage
 
-#: ``workers`` of the assets' configs by default: decided by the run's size (see the module doc).
+#: ``workers`` of the assets' configs by default: :data:`AUTO_WORKERS` processes (see the module doc).
 FIGURE_WORKERS: int | None = None
+
 
 def _usable_cores() -> int:
     """Cores this process may run on (its CPU affinity where the system has one)."""
@@ -38,8 +40,8 @@ def _usable_cores() -> int:
 #: as two, with 1.1–1.6 s less CPU (docs/pipeline.md, Figures).
 AUTO_WORKERS = max(0, _usable_cores() - 1)
 WORKERS_HELP = ("Processes rendering the pictures: 0 on the fetching threads; unset: one worker process per core "
-                "but one (none on a single core), started with the step; until one runs, pictures are drawn on "
-                "the fetching threads.")
+                "but one (none on a single core), started once the step has pictures to draw; until one runs, "
+                "pictures are drawn on the fetching threads.")
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
@@ -93,7 +95,7 @@ class PendingFigure:
 
 def start_workers(workers: int | None = FIGURE_WORKERS) -> None:
     """Start the worker processes that :func:`render` with ``workers`` will use, without waiting
-    for them: a step that draws calls this as it begins."""
+    for them: a step calls this as soon as it knows it has a plume to draw."""
     count = AUTO_WORKERS if workers is None else workers
     if count > 0:
         _pool(count)

@@ -192,3 +192,31 @@ def test_a_killed_run_leaves_no_figure_worker_behind(tmp_path):
         for worker in workers:
             if _running(worker):
                 os.kill(worker, 9)
+
+
+@pytest.mark.fast
+def test_a_step_with_nothing_to_draw_starts_no_worker(local_replica, crops_stage, tmp_path):
+    """A rerun whose plumes are all done (products reused, crops kept) starts no worker process; a
+    plume to draw again does."""
+    from cm_assets.defs.catalog.assets import plume_catalog
+    from cm_assets.defs.products.assets import ProductsConfig, plume_products
+    from cm_assets.defs.scenes.assets import CropConfig, scene_crops
+    from cm_assets.storage import layout
+    from cm_assets_tests.helpers.assets import run_asset
+
+    day = crops_stage.day
+
+    def run(asset, config=None) -> None:
+        assert run_asset(asset, local_replica, tmp_path, day, config).success
+
+    run(plume_catalog)
+    run(plume_products, ProductsConfig(figure_workers=0))
+    run(scene_crops, CropConfig(figure_workers=0))
+    figures.shutdown_pools()
+    run(plume_products, ProductsConfig(figure_workers=1))
+    run(scene_crops, CropConfig(figure_workers=1))
+    assert figures._pools == {}
+    (tmp_path / layout.products_day(day)).unlink()  # its plumes are drawn again
+    run(plume_products, ProductsConfig(figure_workers=1))
+    assert list(figures._pools) == [1]
+    figures.shutdown_pools()

@@ -134,6 +134,8 @@ def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
     complete rows of unchanged plumes are reused)."""
     remove_plume_temporaries(store, records, layout.product_dirs, log)
     reuse = _reusable(store, day, log)
+    if config.plots and any((record.plume_id, record.emission_version) not in reuse for record in records):
+        figures.start_workers(config.figure_workers)  # a plume to draw: their start-up overlaps the fetching
 
     def one(record: PlumeRecord) -> dict:
         known = reuse.get((record.plume_id, record.emission_version))
@@ -187,8 +189,6 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
     store = storage.storage()
-    if config.plots:
-        figures.start_workers(config.figure_workers)  # their start-up overlaps the fetching
     with ThreadPoolExecutor(max_workers=max(1, config.file_workers), thread_name_prefix="file") as files:
         tables = build_days(context.partition_keys, carbonmapper, store, layout.products_day, "plume_products",
                             lambda client, records, day: plan_products(client, records, store, day, config, files,

@@ -190,6 +190,8 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
                     raise
                 key = ("plume", record.plume_id)
             tasks.append(lambda record=record, key=key: [one(record, scenes.get(key, record))])
+    if config.plots and tasks:
+        figures.start_workers(config.figure_workers)  # a plume to draw: their start-up overlaps the fetching
 
     def assemble(rows: list[dict]) -> pd.DataFrame:
         done = {row["plume_id"]: row for row in figures.write_figures(rows, store, log)}
@@ -230,8 +232,6 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     'gave_up').
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
-    if config.plots:
-        figures.start_workers(config.figure_workers)  # their start-up overlaps the fetching
     give_up_days = freshness.give_up_days
     with ThreadPoolExecutor(max_workers=max(1, config.band_workers), thread_name_prefix="band") as reads:
         tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",

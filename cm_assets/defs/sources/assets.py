@@ -113,8 +113,6 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/ (a source's
     timeline is drawn again only when its detections or site emission changed)."""
     store = storage.storage()
-    if config.plots:
-        figures.start_workers(config.figure_workers)  # their start-up overlaps the fetching
     links = store.read_parquet(layout.PLUME_SOURCES) if store.exists(layout.PLUME_SOURCES) else None
     names = [] if links is None else sorted(set(links["source_name"]))
     failed: list[str] = []
