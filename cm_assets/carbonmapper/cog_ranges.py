@@ -55,12 +55,23 @@ class RemoteCog:
     Where the header cannot be read from the file's first :data:`MAX_HEADER_BYTES`, ``dataset`` is
     GDAL's own remote dataset and :meth:`read` reads through it."""
 
-    def __init__(self, io: FileIO, key: str, url: str) -> None:
+    def __init__(self, io: FileIO, key: str, url: str, header: tuple[bytes, int] | None = None) -> None:
+        """``header``: the file's first bytes and size as :attr:`header` of an earlier open gave
+        them (no request then), else they are fetched."""
         self._io, self._key, self._url = io, key, url
         self._files = ExitStack()
-        self._header = b""
-        self.size = 0
-        self.dataset: DatasetReader = self._load_header(HEADER_BYTES)
+        if header is None:
+            self._header, self.size = b"", 0
+            self.dataset: DatasetReader = self._load_header(HEADER_BYTES)
+        else:
+            self._header, self.size = header
+            self.dataset = _open_header(self._files, self._header)
+
+    @property
+    def header(self) -> tuple[bytes, int] | None:
+        """The header bytes this open read the dataset from and the file's size, to open the file
+        again without fetching them; None when GDAL reads the file over HTTP."""
+        return (self._header, self.size) if self._header else None
 
     def close(self) -> None:
         self._files.close()

@@ -117,9 +117,10 @@ class FileIO:
             raise ApiError(206, url, "GET", f"unexpected Content-Range for bytes {start}-{end - 1}")
         return response.content, int(size)
 
-    def open_cog(self, key: str, url: str) -> RemoteCog:
-        """A remote COG read by byte ranges (see :mod:`.cog_ranges`); use it in a ``with`` block."""
-        return RemoteCog(self, key, url)
+    def open_cog(self, key: str, url: str, header: tuple[bytes, int] | None = None) -> RemoteCog:
+        """A remote COG read by byte ranges (see :mod:`.cog_ranges`; ``header``: its
+        :attr:`~.cog_ranges.RemoteCog.header` from an earlier open); use it in a ``with`` block."""
+        return RemoteCog(self, key, url, header)
 
     def exists(self, url: str) -> bool:
         """Range probe of the first 2 bytes: True on 200/206, False on 404/403; other errors raise."""

@@ -14,11 +14,13 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 from shapely.geometry.base import BaseGeometry
 
+from cm_assets.carbonmapper.cog_ranges import RemoteCog
 from cm_assets.carbonmapper.files import FileIO
 from cm_assets.carbonmapper.enums import CollectionId, version_key
 from cm_assets.carbonmapper.errors import NoOverlap, NotGeoreferenced, ProductNotAvailable
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import SceneItem
+from cm_assets.carbonmapper.once import OncePerKey
 from cm_assets.carbonmapper.urls import AssetRef, AssetUrls
 
 #: Band name -> asset key. ``rgb`` lives in the sibling ``l2b-rgb-<version>`` collection.
@@ -62,6 +64,7 @@ class SceneRaster:
         self._io = io
         self._alternates = {band: list(c) for band, c in (alternates or {}).items() if len(c) > 1}
         self._probing = threading.Lock()
+        self._headers: OncePerKey[tuple[bytes, int] | None] = OncePerKey()
 
     def __repr__(self) -> str:
         return f"SceneRaster({self.scene_name!r}, collection={self.collection!r})"
@@ -91,12 +94,25 @@ class SceneRaster:
             raise ProductNotAvailable(band)
         return url
 
+    def _open(self, band: str) -> RemoteCog:
+        """The band's COG; its header is fetched once for all the reads of this scene (plumes of
+        one scene are cropped at once: the others wait for the first one's header)."""
+        url = self._url(band)
+        fetched: list[RemoteCog] = []
+
+        def first_open() -> tuple[bytes, int] | None:
+            fetched.append(self._io.open_cog(band, url))
+            return fetched[0].header
+
+        header = self._headers.get(band, first_open)
+        return fetched[0] if fetched else self._io.open_cog(band, url, header)
+
     def read_polygon(self, polygon: BaseGeometry, bands: Iterable[str] = ("cmf",),
                      crs: str = "EPSG:4326") -> dict[str, GeoArray | None]:
         """Per band, the native-resolution window covering ``polygon``'s bounds (None: no overlap)."""
         out: dict[str, GeoArray | None] = {}
         for band in bands:
-            with self._io.open_cog(band, self._url(band)) as cog:
+            with self._open(band) as cog:
                 _require_crs(cog.dataset, band)
                 local = reproject_geometry(polygon, crs, cog.dataset.crs)
                 window = _window(cog.dataset, local.bounds, pad_px=0)
@@ -106,7 +122,7 @@ class SceneRaster:
     def crop(self, band: str, outline: BaseGeometry, pad_px: int = 64,
              crs: str = "EPSG:4326") -> GeoArray:
         """The window around ``outline``'s bounds, rounded out, padded by ``pad_px``, clipped."""
-        with self._io.open_cog(band, self._url(band)) as cog:
+        with self._open(band) as cog:
             _require_crs(cog.dataset, band)
             bounds = transform_bounds(crs, cog.dataset.crs, *outline.bounds, densify_pts=21)
             window = _window(cog.dataset, bounds, pad_px=pad_px)
@@ -130,7 +146,7 @@ class SceneRaster:
 
     def read_pixels(self, band: str, window: Window | None = None) -> np.ndarray:
         """Raw values of a pixel window (bands first); the way to read ``*-unortho`` frames."""
-        with self._io.open_cog(band, self._url(band)) as cog:
+        with self._open(band) as cog:
             return cog.read(window).values
 
 

@@ -10,6 +10,7 @@ import pytest
 from rasterio.warp import transform_bounds
 
 from cm_assets.carbonmapper import CarbonMapperClient, PlumeRecord, SceneRaster, gdal_requests
+from cm_assets.carbonmapper.errors import ProductNotAvailable
 from cm_assets.carbonmapper.geo import GeoArray
 from cm_assets.carbonmapper.scenes import _window
 from cm_assets.replica.process import ReplicaProcess
@@ -41,15 +42,44 @@ def test_a_crop_costs_two_range_requests_a_band_and_no_size_probe(
     (none where the file's first bytes already hold them: a small artifact mask). None of it goes
     through GDAL's HTTP (so no GDAL cache carries over from one run to the next in a process)."""
     plume, scene = stac_plume
+    scene = SceneRaster(scene.item, scene.urls, client.assets)  # no header read before
     outline = client.plume_products(plume).outline
     for band in ("cmf", "uncertainty", "artifact-mask"):
-        admin(replica, "POST", "/stats/reset")
-        through_gdal = gdal_requests.made()
-        scene.crop(band, outline, pad_px=16)
-        assert gdal_requests.made() == through_gdal
-        sent = {key: n for key, n in admin(replica, "GET", "/stats/paths")["paths"].items() if key.endswith(".tif")}
-        assert len(sent) == 1 and next(iter(sent)).startswith("GET "), (band, sent)
-        assert sent[next(iter(sent))] == (1 if band == "artifact-mask" else 2), (band, sent)
+        assert _tif_requests(replica, lambda: scene.crop(band, outline, pad_px=16)) == \
+            (1 if band == "artifact-mask" else 2), band
+
+
+def test_a_scenes_band_header_is_read_once_for_all_its_crops(
+        client: CarbonMapperClient, replica: ReplicaProcess, stac_plume: tuple[PlumeRecord, SceneRaster]):
+    """A second plume of the scene (another outline) costs the tiles only; a band the scene lacks
+    is asked for once."""
+    plume, scene = stac_plume
+    scene = SceneRaster(scene.item, scene.urls, client.assets)
+    outline = client.plume_products(plume).outline
+    shifted = outline.buffer(0.002)
+    assert _tif_requests(replica, lambda: scene.crop("cmf", outline, pad_px=16)) == 2
+    again = scene.crop("cmf", outline, pad_px=16)
+    assert _tif_requests(replica, lambda: scene.crop("cmf", shifted, pad_px=16)) == 1
+    np.testing.assert_array_equal(again.values, SceneRaster(scene.item, scene.urls, client.assets)
+                                  .crop("cmf", outline, pad_px=16).values)
+    missing = SceneRaster(scene.item, {**scene.urls, "uncertainty": scene.urls["cmf"][:-4] + "-gone.tif"},
+                          client.assets)
+    admin(replica, "POST", "/stats/reset")
+    for _ in range(2):
+        with pytest.raises(ProductNotAvailable):
+            missing.crop("uncertainty", outline)
+    assert admin(replica, "GET", "/stats")["requests"] == 1  # the second crop asked for nothing
+
+
+def _tif_requests(replica: ReplicaProcess, read) -> int:
+    """Requests for ``.tif`` files that ``read()`` sent, all ``GET`` to one file, none through GDAL."""
+    admin(replica, "POST", "/stats/reset")
+    through_gdal = gdal_requests.made()
+    read()
+    assert gdal_requests.made() == through_gdal
+    sent = {key: n for key, n in admin(replica, "GET", "/stats/paths")["paths"].items() if key.endswith(".tif")}
+    assert len(sent) == 1 and next(iter(sent)).startswith("GET "), sent
+    return sent[next(iter(sent))]
 
 
 def test_a_crops_bands_are_read_together(client: CarbonMapperClient, stac_plume: tuple[PlumeRecord, SceneRaster],

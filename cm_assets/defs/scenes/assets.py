@@ -1,8 +1,7 @@
 """The ``scene_crops`` asset: windowed crops of each plume's parent L2B scene."""
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -22,6 +21,7 @@ from cm_assets.carbonmapper.client import l2b_candidates
 from cm_assets.carbonmapper.errors import SceneNotPublished, describe, is_run_wide
 from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
+from cm_assets.carbonmapper.once import OncePerKey
 from cm_assets.carbonmapper.scenes import SceneRaster
 from cm_assets.carbonmapper.transport import POOL_SIZE
 from cm_assets.defs import checks, figures
@@ -85,21 +85,10 @@ class SharedResolution:
 
     def __init__(self, resolve: Callable[[PlumeRecord], SceneRaster | Exception]) -> None:
         self._resolve = resolve
-        self._answers: dict[tuple[str, ...], Future] = {}
-        self._lock = threading.Lock()
+        self._answers: OncePerKey[SceneRaster | Exception] = OncePerKey()
 
     def get(self, key: tuple[str, ...], record: PlumeRecord) -> SceneRaster | Exception:
-        with self._lock:
-            answer = self._answers.get(key)
-            first = answer is None
-            if first:
-                answer = self._answers[key] = Future()
-        if first:
-            try:
-                answer.set_result(self._resolve(record))
-            except BaseException as error:  # a run-wide error reaches every plume of the scene
-                answer.set_exception(error)
-        return answer.result()
+        return self._answers.get(key, lambda: self._resolve(record))
 
 
 def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,

@@ -1,0 +1,32 @@
+"""Values computed once per key by whichever thread asks first, the others waiting for it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class OncePerKey(Generic[V]):
+    """Each key's value computed once, by the first caller of :meth:`get`; callers asking meanwhile
+    wait for that value (or its error) instead of computing it again."""
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, Future] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        with self._lock:
+            value = self._values.get(key)
+            first = value is None
+            if first:
+                value = self._values[key] = Future()
+        if first:
+            try:
+                value.set_result(compute())
+            except BaseException as error:  # reaches every caller of the key
+                value.set_exception(error)
+        return value.result()
