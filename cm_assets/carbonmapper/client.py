@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cm_assets.carbonmapper.budget import BudgetSpec
+from cm_assets.carbonmapper.cog_ranges import HEADER_BYTES
 from cm_assets.carbonmapper.files import FileIO
 from cm_assets.carbonmapper.config import ClientConfig, Credentials
 from cm_assets.carbonmapper.enums import CollectionId, Gas, Instrument, Sector, version_key
@@ -345,9 +346,11 @@ class CarbonMapperClient:
                         urls[band] = self.asset_urls.resolve(href)
                 log.debug("%s: L2B found in STAC %s", scene, collection)
                 return SceneRaster(scene_item, urls, self.assets, alternates)
-        if self.assets.exists(urls["cmf"]):
+        header = self.assets.probe(urls["cmf"], HEADER_BYTES)  # the probe is also the cmf header read
+        if header is not None:
             log.debug("%s: L2B found by probing %s", scene, collection)
-            return SceneRaster(_derived_item(scene, collection, urls), urls, self.assets, alternates)
+            return SceneRaster(_derived_item(scene, collection, urls), urls, self.assets, alternates,
+                               headers={"cmf": header})
         return None
 
     # -- per-plume products ----------------------------------------------------------------

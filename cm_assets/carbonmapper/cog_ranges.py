@@ -56,16 +56,14 @@ class RemoteCog:
     GDAL's own remote dataset and :meth:`read` reads through it."""
 
     def __init__(self, io: FileIO, key: str, url: str, header: tuple[bytes, int] | None = None) -> None:
-        """``header``: the file's first bytes and size as :attr:`header` of an earlier open gave
-        them (no request then), else they are fetched."""
+        """``header``: the file's first bytes and size, already fetched (:attr:`header` of an
+        earlier open, or a look-up's read of them): no request when GDAL reads the header from
+        them, else they are fetched (longer)."""
         self._io, self._key, self._url = io, key, url
         self._files = ExitStack()
-        if header is None:
-            self._header, self.size = b"", 0
-            self.dataset: DatasetReader = self._load_header(HEADER_BYTES)
-        else:
-            self._header, self.size = header
-            self.dataset = _open_header(self._files, self._header)
+        self._header, self.size = header or (b"", 0)
+        self.dataset: DatasetReader = self._given_header() or self._load_header(
+            max(HEADER_BYTES, len(self._header) * GROWTH))
 
     @property
     def header(self) -> tuple[bytes, int] | None:
@@ -101,6 +99,14 @@ class RemoteCog:
         with ExitStack() as files:
             dataset = files.enter_context(rasterio.open(_sparse_file(files, self.size, regions)))
             return GeoArray.read(dataset, window)
+
+    def _given_header(self) -> DatasetReader | None:
+        if not self._header:
+            return None
+        try:
+            return _open_header(self._files, self._header)
+        except HeaderNotUnderstood:
+            return None
 
     def _load_header(self, length: int) -> DatasetReader:
         """The header dataset from the first ``length`` bytes (longer until GDAL reads it whole);

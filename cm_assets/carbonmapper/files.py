@@ -124,11 +124,15 @@ class FileIO:
 
     def exists(self, url: str) -> bool:
         """Range probe of the first 2 bytes: True on 200/206, False on 404/403; other errors raise."""
+        return self.probe(url) is not None
+
+    def probe(self, url: str, length: int = 2) -> tuple[bytes, int] | None:
+        """The file's first ``length`` bytes and its size from one range ``GET`` (a probe of a COG
+        that is also its header read), None on 404/403; other errors raise."""
         try:
-            self.fetch_range("probe", url, 0, 2)
+            return self.fetch_range("probe", url, 0, length)
         except ProductNotAvailable:
-            return False
-        return True
+            return None
 
     @contextmanager
     def open_raster(self, key: str, url: str) -> Iterator[DatasetReader]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
@@ -14,8 +14,12 @@ class OncePerKey(Generic[V]):
     """Each key's value computed once, by the first caller of :meth:`get`; callers asking meanwhile
     wait for that value (or its error) instead of computing it again."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Mapping[Hashable, V] | None = None) -> None:
+        """``known``: values already at hand (computed elsewhere), given as they are."""
         self._values: dict[Hashable, Future] = {}
+        for key, value in (known or {}).items():
+            self._values[key] = Future()
+            self._values[key].set_result(value)
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:

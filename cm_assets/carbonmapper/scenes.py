@@ -58,13 +58,15 @@ class SceneRaster:
     """One L2B scene's assets; every raster read is a windowed read of a remote COG."""
 
     def __init__(self, item: SceneItem, urls: dict[str, str], io: FileIO,
-                 alternates: dict[str, list[str]] | None = None) -> None:
+                 alternates: dict[str, list[str]] | None = None,
+                 headers: dict[str, tuple[bytes, int]] | None = None) -> None:
+        """``headers``: band -> first bytes and size of its file already fetched (a look-up's probe)."""
         self.item = item
         self.urls = dict(urls)
         self._io = io
         self._alternates = {band: list(c) for band, c in (alternates or {}).items() if len(c) > 1}
         self._probing = threading.Lock()
-        self._headers: OncePerKey[tuple[bytes, int] | None] = OncePerKey()
+        self._headers: OncePerKey[tuple[bytes, int] | None] = OncePerKey(headers)
 
     def __repr__(self) -> str:
         return f"SceneRaster({self.scene_name!r}, collection={self.collection!r})"

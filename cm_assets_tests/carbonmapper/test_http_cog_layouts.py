@@ -64,6 +64,20 @@ def test_a_header_longer_than_the_first_fetch_is_fetched_again_longer(served, tm
     assert not any(r.startswith("HEAD") for r in _ranges(served[1]))  # not read through GDAL
 
 
+def test_a_given_header_too_short_is_fetched_again_longer(served, tmp_path):
+    """A look-up's probe handed over as the header, but the directory is longer: fetched once more,
+    :data:`~cm_assets.carbonmapper.cog_ranges.GROWTH` times the bytes given."""
+    client, server = served
+    path = tmp_path / "long-header.tif"
+    values = _write(path, 512, note="x" * (3 * cog_ranges.HEADER_BYTES), overviews="NONE")
+    data = server.files["/" + path.name] = path.read_bytes()
+    given = (data[:cog_ranges.HEADER_BYTES], len(data))
+    with client.assets.open_cog("cmf", f"{server.url}/{path.name}", given) as cog:
+        np.testing.assert_array_equal(cog.read(Window(10, 10, 20, 20)).values, values[:, 10:30, 10:30])
+    longer = cog_ranges.HEADER_BYTES * cog_ranges.GROWTH
+    assert [r for r in _ranges(server) if r.startswith("GET bytes=0-")] == [f"GET bytes=0-{longer - 1}"]
+
+
 def test_tiles_inside_the_header_fetched_cost_nothing_more(served, tmp_path):
     values = _write(tmp_path / "small.tif", 32, overviews="NONE")  # 4 KB of values
     np.testing.assert_array_equal(_read(served, tmp_path / "small.tif", None), values)

@@ -104,3 +104,15 @@ def test_a_crops_bands_are_read_together(client: CarbonMapperClient, stac_plume:
         assert without_mask.crops(["cmf", "artifact-mask"], outline, pool, pad_px=16)["artifact-mask"] is None
     for band in BANDS:
         np.testing.assert_array_equal(crops[band].values, expected[band].values)
+
+
+def test_a_scene_found_by_a_probe_reads_its_cmf_header_from_that_probe(
+        client: CarbonMapperClient, replica: ReplicaProcess, recent_plume: tuple[PlumeRecord, SceneRaster]):
+    """The look-up's range probe of a derived scene's cmf is its header read too: the cmf crop then
+    costs its tiles only (the other bands, not probed, still cost two)."""
+    plume, _ = recent_plume
+    outline = client.plume_products(plume).outline
+    scene = client.scene_for_plume(plume)
+    assert not scene.item.from_stac
+    assert _tif_requests(replica, lambda: scene.crop("cmf", outline, pad_px=16)) == 1
+    assert _tif_requests(replica, lambda: scene.crop("uncertainty", outline, pad_px=16)) == 2

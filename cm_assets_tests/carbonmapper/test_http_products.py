@@ -175,22 +175,22 @@ def test_candidates_looked_up_in_waves(client: CarbonMapperClient, era, monkeypa
         waves.append(threading.Barrier(min(2 ** len(waves), len(order) - sum(w.parties for w in waves)),
                                        timeout=20))
     first_of_wave = list(accumulate([0] + [w.parties for w in waves]))
-    probe = client.assets.exists
+    probe = client.assets.probe
     probed: list[str] = []
     answered: set[str] = set()
     early: list[str] = []  # probed before every earlier wave had its answer
 
-    def in_waves(url: str) -> bool:
+    def in_waves(url: str, length: int = 2) -> tuple[bytes, int] | None:
         probed.append(url)
         wave = bisect_right(first_of_wave, order.index(url)) - 1
         if not answered >= set(order[:first_of_wave[wave]]):
             early.append(url)
         waves[wave].wait()
-        there = probe(url)
+        there = probe(url, length)
         answered.add(url)
         return there
 
-    monkeypatch.setattr(client.assets, "exists", in_waves)
+    monkeypatch.setattr(client.assets, "probe", in_waves)
     with ThreadPoolExecutor(len(candidates)) as pool, pytest.raises(SceneNotPublished) as info:
         client.scene_for_plume(ghost, pool)
     assert info.value.tried == tuple(str(c) for c in candidates) and sorted(probed) == sorted(order)

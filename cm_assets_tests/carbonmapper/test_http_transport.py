@@ -12,7 +12,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from cm_assets.carbonmapper import (ApiError, AuthenticationError, CarbonMapperClient, PlumeRecord,
-                                   RateLimited, RetryPolicy, Secret)
+                                   RateLimited, RetryPolicy, SceneRaster, Secret)
 from cm_assets.carbonmapper import cog_ranges
 from cm_assets.carbonmapper.geo import GeoArray, window_block_bytes
 from cm_assets.carbonmapper.transport import Transport
@@ -141,6 +141,7 @@ def test_redirect_to_another_host_drops_the_token():
 
 def test_crop_reads_only_the_blocks_it_needs(replica, client: CarbonMapperClient, recent_plume):
     plume, scene = recent_plume
+    scene = SceneRaster(scene.item, scene.urls, client.assets)  # its header not read yet
     outline = client.plume_products(plume).outline
     url = scene.urls["uncertainty"]
     size = int(client.transport.request("GET", url, headers={"Range": "bytes=0-1"})
