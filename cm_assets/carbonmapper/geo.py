@@ -15,6 +15,7 @@ from affine import Affine
 from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.io import DatasetReader, MemoryFile
+from rasterio.shutil import copy as copy_dataset
 from rasterio.transform import array_bounds
 from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
@@ -103,18 +104,22 @@ class GeoArray:
         """Write a Cloud-Optimized GeoTIFF atomically (temporary file + rename). A raster within one
         block is one tile of its own size rounded up to 16 px (a 512 px tile would compress up to
         seven times the pixels of a plume's crop: ~20 % of the write) and gets no overviews either
-        way; saying so skips the COG driver's overview pass (~20 % more)."""
+        way; saying so skips the COG driver's overview pass (~20 % more).
+
+        The values go to an in-memory GeoTIFF first, copied to the COG by ``rasterio.shutil.copy``,
+        which lets other threads run while GDAL compresses; writing through the COG driver directly
+        compresses when the dataset closes, holding the GIL (the same bytes either way)."""
         height, width = self.values.shape[1:]
         single = max(width, height) <= COG_BLOCK
-        profile = {
-            "driver": "COG", "width": width, "height": height,
-            "count": self.values.shape[0], "dtype": self.values.dtype.name, "crs": self.crs,
-            "transform": self.transform, "nodata": self.nodata, "compress": compress,
-            "overviews": "NONE" if single else "AUTO",
-            "blocksize": -(-max(width, height) // 16) * 16 if single else COG_BLOCK,
-        }
-        with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(self.values)
+        layout = {"width": width, "height": height, "count": self.values.shape[0],
+                  "dtype": self.values.dtype.name, "crs": self.crs, "transform": self.transform,
+                  "nodata": self.nodata}
+        options = {"compress": compress, "overviews": "NONE" if single else "AUTO",
+                   "blocksize": -(-max(width, height) // 16) * 16 if single else COG_BLOCK}
+        with MemoryFile() as memory, memory.open(driver="GTiff", **layout) as source:
+            source.write(self.values)
+            with atomic_path(path) as tmp:
+                copy_dataset(source, tmp, driver="COG", **options)
         return Path(path)
 
     @classmethod
