@@ -12,7 +12,8 @@ V = TypeVar("V")
 
 class OncePerKey(Generic[V]):
     """Each key's value computed once, by the first caller of :meth:`get`; callers asking meanwhile
-    wait for that value (or its error) instead of computing it again."""
+    wait for that value instead of computing it again. An error reaches the callers waiting for
+    it and is not kept: the next caller computes the value again (a failed fetch is retried)."""
 
     def __init__(self, known: Mapping[Hashable, V] | None = None) -> None:
         """``known``: values already at hand (computed elsewhere), given as they are."""
@@ -31,6 +32,8 @@ class OncePerKey(Generic[V]):
         if first:
             try:
                 value.set_result(compute())
-            except BaseException as error:  # reaches every caller of the key
+            except BaseException as error:  # reaches the callers waiting now
+                with self._lock:
+                    del self._values[key]
                 value.set_exception(error)
         return value.result()

@@ -66,7 +66,7 @@ class SceneRaster:
         self._io = io
         self._alternates = {band: list(c) for band, c in (alternates or {}).items() if len(c) > 1}
         self._probing = threading.Lock()
-        self._headers: OncePerKey[tuple[bytes, int] | None] = OncePerKey(headers)
+        self._headers: OncePerKey[tuple[bytes, int] | ProductNotAvailable | None] = OncePerKey(headers)
 
     def __repr__(self) -> str:
         return f"SceneRaster({self.scene_name!r}, collection={self.collection!r})"
@@ -98,15 +98,21 @@ class SceneRaster:
 
     def _open(self, band: str) -> RemoteCog:
         """The band's COG; its header is fetched once for all the reads of this scene (plumes of
-        one scene are cropped at once: the others wait for the first one's header)."""
+        one scene are cropped at once: the others wait for the first one's header). A band the
+        scene lacks is asked for once; another failure is not kept (the next read tries again)."""
         url = self._url(band)
         fetched: list[RemoteCog] = []
 
-        def first_open() -> tuple[bytes, int] | None:
-            fetched.append(self._io.open_cog(band, url))
+        def first_open() -> tuple[bytes, int] | ProductNotAvailable | None:
+            try:
+                fetched.append(self._io.open_cog(band, url))
+            except ProductNotAvailable as missing:
+                return missing
             return fetched[0].header
 
         header = self._headers.get(band, first_open)
+        if isinstance(header, ProductNotAvailable):  # a new error per read: threads raise it at once
+            raise ProductNotAvailable(header.key, header.url, header.status)
         return fetched[0] if fetched else self._io.open_cog(band, url, header)
 
     def read_polygon(self, polygon: BaseGeometry, bands: Iterable[str] = ("cmf",),

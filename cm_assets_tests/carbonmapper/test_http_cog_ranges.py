@@ -71,6 +71,19 @@ def test_a_scenes_band_header_is_read_once_for_all_its_crops(
     assert admin(replica, "GET", "/stats")["requests"] == 1  # the second crop asked for nothing
 
 
+def test_a_failed_header_read_is_tried_again(client: CarbonMapperClient, stac_plume: tuple[PlumeRecord, SceneRaster],
+                                             monkeypatch):
+    plume, scene = stac_plume
+    outline = client.plume_products(plume).outline
+    scene = SceneRaster(scene.item, scene.urls, client.assets)
+    open_cog, failures = client.assets.open_cog, [ConnectionError("reset by peer")]
+    monkeypatch.setattr(client.assets, "open_cog", lambda *args: open_cog(*args) if not failures
+                        else (_ for _ in ()).throw(failures.pop()))
+    with pytest.raises(ConnectionError):
+        scene.crop("cmf", outline, pad_px=16)
+    assert scene.crop("cmf", outline, pad_px=16).values.size
+
+
 def _tif_requests(replica: ReplicaProcess, read) -> int:
     """Requests for ``.tif`` files that ``read()`` sent, all ``GET`` to one file, none through GDAL."""
     admin(replica, "POST", "/stats/reset")
