@@ -1,7 +1,7 @@
 """The ``sources`` and ``source_stats`` assets (not partitioned: they span every materialized day)."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
@@ -9,6 +9,7 @@ from pydantic import Field
 from shapely.geometry import Point
 
 from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
+from cm_assets.carbonmapper.transport import POOL_SIZE
 from cm_assets.defs import figures
 from cm_assets.defs.automation import after_upstream_settles, after_upstream_settles_or_daily
 from cm_assets.defs.metadata import embedded_png, table_metadata
@@ -40,7 +41,7 @@ def _summary_row(summary) -> dict:
 class SourcesConfig(Config):
     region_deg: float = Field(
         default=5.0, description="Grid cell (degrees) grouping plumes into regional source queries.")
-    workers: int = Field(default=8, description="Regional source queries in flight at once.")
+    workers: int = Field(default=POOL_SIZE, description="Regional source queries in flight at once.")
 
 
 @asset(deps=["plume_catalog"], group_name="sources", kinds={"geoparquet"},
@@ -70,16 +71,15 @@ def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper:
     return MaterializeResult(metadata=metadata)
 
 
-def _footprints(client, store: Storage, workers: int) -> pd.DataFrame:
+def _footprints(client, store: Storage, pool: Executor) -> pd.DataFrame:
     """Scene footprints (name, W, S, E, N) over the regional boxes of the attributed sources, their
-    pages fetched together on one pool of ``workers`` (:meth:`~.CarbonMapperClient.scene_footprints_by_box`)."""
+    pages fetched together on ``pool`` (:meth:`~.CarbonMapperClient.scene_footprints_by_box`)."""
     table = store.read_parquet(layout.SOURCES)
     rows = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for scenes in client.scene_footprints_by_box(regional_bboxes(table["lon"], table["lat"]), pool):
-            for scene in scenes:
-                if scene.bounds:
-                    rows[scene.name] = dict(zip(["west", "south", "east", "north"], scene.bounds), name=scene.name)
+    for scenes in client.scene_footprints_by_box(regional_bboxes(table["lon"], table["lat"]), pool):
+        for scene in scenes:
+            if scene.bounds:
+                rows[scene.name] = dict(zip(["west", "south", "east", "north"], scene.bounds), name=scene.name)
     return pd.DataFrame(list(rows.values()), columns=["name", "west", "south", "east", "north"])
 
 
@@ -98,7 +98,8 @@ def _drawn_timelines(store: Storage, log) -> dict[str, str]:
 
 
 class SourceStatsConfig(Config):
-    workers: int = Field(default=8, description="Source details and footprint boxes fetched concurrently.")
+    workers: int = Field(default=POOL_SIZE, description="Source details and footprint pages in flight at once "
+                                                       "(one pool for both).")
     plots: bool = Field(default=True, description="Render an emission timeline PNG per source.")
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
@@ -147,11 +148,12 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         return None
 
     rows = []
-    with carbonmapper.get_client() as client, ThreadPoolExecutor(max_workers=1) as side:
-        # the footprints (for the recomputed persistence) are paged while the details are fetched
-        paging = side.submit(_footprints, client, store, config.workers) if names else None
-        with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-            details = [d for d in pool.map(lambda name: detail_of(client, name), names) if d is not None]
+    with carbonmapper.get_client() as client, ThreadPoolExecutor(max_workers=1) as side, \
+            ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        # the footprints (for the recomputed persistence) are paged while the details are fetched,
+        # their requests and the details' on one pool
+        paging = side.submit(_footprints, client, store, pool) if names else None
+        details = [d for d in pool.map(lambda name: detail_of(client, name), names) if d is not None]
         footprints = paging.result() if paging is not None else pd.DataFrame()
     for detail, timeline, key in details:
         try:

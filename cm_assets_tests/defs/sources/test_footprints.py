@@ -4,6 +4,7 @@ each box one page after another gives."""
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -65,7 +66,8 @@ def test_concurrent_pages_list_every_footprint_once(client, store, local_replica
     totals = [client.scene_footprint_page(0, bbox)[1] for bbox in regional_bboxes(table["lon"], table["lat"])]
     assert max(totals) > 2 * MAX_SCENE_PAGE  # some box takes three pages or more
     before = _catalog_requests(local_replica)
-    footprints = _footprints(client, store, workers=4)
+    with ThreadPoolExecutor(4) as pool:
+        footprints = _footprints(client, store, pool)
     assert _catalog_requests(local_replica) - before == sum(math.ceil(t / MAX_SCENE_PAGE) or 1 for t in totals)
     assert set(footprints["name"]) == _paged_one_after_another(client, store)
     assert footprints["name"].is_unique
@@ -74,4 +76,5 @@ def test_concurrent_pages_list_every_footprint_once(client, store, local_replica
 
 def test_short_pages_are_paged_through_again(client, store):
     halves = HalfPages(client)
-    assert set(_footprints(halves, store, workers=4)["name"]) == _paged_one_after_another(client, store)
+    with ThreadPoolExecutor(4) as pool:
+        assert set(_footprints(halves, store, pool)["name"]) == _paged_one_after_another(client, store)
