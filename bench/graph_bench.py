@@ -15,7 +15,9 @@
     python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --skip-graph --skip-full
     python bench/graph_bench.py --first 2026-03-04 --last 2026-03-13 --figures-ab 2 --slow-ms 100 --skip-graph --skip-full
 
-Figures are printed as a table and written between the bench markers of docs/pipeline.md.
+Figures are printed as a table and, for a run that measured both the whole graph and the full
+catalog, written between the bench markers of docs/pipeline.md (a partial run's table would
+replace the rows it did not measure; copy its rows by hand).
 """
 
 from __future__ import annotations
@@ -467,7 +469,10 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
     table = render(graph, full, ab)
     print(table)
     if not args.no_docs:
-        write_docs(table)
+        if graph is not None and full is not None:
+            write_docs(table)
+        else:
+            print(f"{DOCS.name} not written: a run with --skip-graph or --skip-full would drop the rows it did not measure")
     return 0 if all(r is None or r["success"] for r in (graph, full, ab)) else 1
 
 
