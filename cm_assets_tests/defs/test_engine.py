@@ -108,8 +108,9 @@ def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):  # a pr
 
 
 def test_by_default_pictures_are_drawn_here_until_a_started_worker_runs(tmp_path, monkeypatch):
-    """A drawing step starts the worker processes as it begins; until one of them runs (a process
-    takes far longer to start than a picture takes to hand over) pictures are drawn here."""
+    """Once a step has started the worker processes (as soon as it has a plume to draw), pictures
+    are still drawn here until one of them runs (a process takes far longer to start than a picture
+    takes to hand over); then the pool draws them."""
     figures.shutdown_pools()
     monkeypatch.setattr(figures, "AUTO_WORKERS", 1)
     store = Storage(str(tmp_path))

@@ -95,9 +95,8 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
              config: CropConfig, scene: SceneRaster | Exception, api_now: datetime,
              give_up_days: int, reads: Executor) -> dict:
     """Crop the plume's resolved L2B parent ``scene`` around ``outline``, its bands read together on
-    ``reads``; an unpublished scene is
-    'deferred' (or 'gave_up' once ``give_up_days`` old, judged by the API's clock ``api_now``), another
-    resolution error is raised."""
+    ``reads``; an unpublished scene is 'deferred' (or 'gave_up' once ``give_up_days`` old, judged by
+    the API's clock ``api_now``), another resolution error is raised."""
     row = {"plume_id": record.plume_id, "observation_day": day, "scene_name": record.scene_name,
            "checked_at": datetime.now(timezone.utc), "pad_px": config.pad_px}
     if isinstance(scene, SceneNotPublished):
