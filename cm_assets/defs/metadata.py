@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from cm_assets.carbonmapper.errors import describe
+from cm_assets.defs import figures
 from cm_assets.reports import plots
 from cm_assets.sql.schema import TABLES
 
@@ -71,15 +75,50 @@ def embedded_png(png: bytes, caption: str) -> MetadataValue:
     return MetadataValue.md(f"**{caption}**\n\n![{caption}](data:image/png;base64,{encoded})")
 
 
-def picture_metadata(frame: pd.DataFrame, png_column: str, caption: str) -> dict:
-    """Link to the most significant picture and embed a small copy of it."""
-    if frame.empty or png_column not in frame or frame[png_column].isna().all():
-        return {}
-    ranked = frame.dropna(subset=[png_column])
-    if "emission_auto" in ranked and ranked["emission_auto"].notna().any():
-        ranked = ranked.sort_values("emission_auto", ascending=False, na_position="last")
-    top = ranked.iloc[0]
-    with open(top[png_column], "rb") as fh:
-        png = fh.read()
-    return {f"{png_column}_top": MetadataValue.path(top[png_column]),
-            f"{png_column}_preview": embedded_png(plots.thumbnail(png), f"{caption}: {top['plume_id']}")}
+def top_picture(frame: pd.DataFrame, png_column: str, rank_column: str = "emission_auto") -> int | None:
+    """Position of the row with the most significant picture: the highest ``rank_column`` among
+    the rows with a picture (the first of them when none is ranked); None without pictures."""
+    if frame.empty or png_column not in frame:
+        return None
+    pictured = frame[png_column].notna().to_numpy()
+    if not pictured.any():
+        return None
+    if rank_column in frame:
+        rank = pd.to_numeric(frame[rank_column], errors="coerce").to_numpy(dtype=float)
+        ranked = np.flatnonzero(pictured & ~np.isnan(rank))
+        if len(ranked):
+            return int(ranked[np.argmax(rank[ranked])])
+    return int(np.argmax(pictured))
+
+
+class PicturePreviews:
+    """Each day's most significant picture (see :func:`top_picture`) and a thumbnail of it, made as
+    the day is assembled, on the figure workers if they run: the step's metadata, written at its
+    end, then decodes no picture on the run's own process."""
+
+    def __init__(self, png_column: str, caption: str, log: logging.Logger, rank_column: str = "emission_auto",
+                 workers: int | None = figures.FIGURE_WORKERS) -> None:
+        self.png_column, self.caption, self.rank_column, self.workers = png_column, caption, rank_column, workers
+        self._log = log
+        self._pending: dict[str, tuple[str, str, figures.PendingFigure]] = {}
+
+    def add(self, day: str, table: pd.DataFrame) -> None:
+        """Start the thumbnail of the most significant picture of ``day``'s ``table``."""
+        top = top_picture(table, self.png_column, self.rank_column)
+        if top is not None:
+            path = str(table[self.png_column].iloc[top])
+            self._pending[day] = (table["plume_id"].iloc[top], path, figures.render(
+                path, plots.file_thumbnail, path, workers=self.workers, start=False))
+
+    def metadata(self, day: str) -> dict:
+        """A link to ``day``'s most significant picture and its thumbnail embedded ({} without a
+        picture; the link alone if the thumbnail failed)."""
+        if day not in self._pending:
+            return {}
+        plume_id, path, thumbnail = self._pending.pop(day)
+        metadata = {f"{self.png_column}_top": MetadataValue.path(path)}
+        try:
+            metadata[f"{self.png_column}_preview"] = embedded_png(thumbnail.png.result(), f"{self.caption}: {plume_id}")
+        except Exception as error:  # a preview never fails the step
+            self._log.warning(f"{path}: no thumbnail for the metadata: {describe(error)}")
+        return metadata

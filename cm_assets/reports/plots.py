@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+import rasterio
 from PIL import Image
 from shapely.geometry.base import BaseGeometry
 
@@ -152,6 +153,21 @@ def l3a_vs_l2b(plume_id: str, l3a_concentrations: GeoArray | None, cmf: GeoArray
     return canvas.png()
 
 
+def l3a_file_vs_l2b(plume_id: str, l3a_path: str | None, cmf: GeoArray | None, rgb: GeoArray | None,
+                    uncertainty: GeoArray | None, outline: BaseGeometry | None, pad_px: int) -> bytes:
+    """:func:`l3a_vs_l2b` with the L3A concentrations read from their COG at ``l3a_path`` by the
+    drawing process."""
+    return l3a_vs_l2b(plume_id, read_cog(l3a_path), cmf, rgb, uncertainty, outline, pad_px)
+
+
+def read_cog(path: str | None) -> GeoArray | None:
+    """The raster at ``path`` (a local file), or None without a path."""
+    if path is None or pd.isna(path):
+        return None
+    with rasterio.open(str(path)) as dataset:
+        return GeoArray.read(dataset)
+
+
 def l2b_context(plume_id: str, cmf: GeoArray | None, rgb: GeoArray | None, uncertainty: GeoArray | None,
                 outline: BaseGeometry | None, scale: float, dpi: int = DPI) -> bytes:
     """Three panels (cmf, rgb, uncertainty) of the L2B scene over the outline's bounds widened
@@ -250,3 +266,9 @@ def thumbnail(png: bytes, width_px: int = 480) -> bytes:
     buffer = io.BytesIO()
     small.save(buffer, format="PNG", compress_level=PNG_COMPRESSION, compress_type=PNG_STRATEGY)
     return buffer.getvalue()
+
+
+def file_thumbnail(path: str, width_px: int = 480) -> bytes:
+    """:func:`thumbnail` of the PNG file at ``path``."""
+    with open(path, "rb") as fh:
+        return thumbnail(fh.read(), width_px)

@@ -4,13 +4,14 @@ figures are rendered in worker processes and written with the day."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -139,6 +140,50 @@ def test_by_default_pictures_are_drawn_here_until_a_started_worker_runs(tmp_path
     monkeypatch.setattr(figures, "AUTO_WORKERS", 0)  # a single core: no worker, drawn here
     figures.start_workers(None)
     assert figures._pools == {} and drawn_by("plots/single.png") == os.getpid()
+
+
+def drawn_by() -> bytes:
+    """A "picture" naming the process that drew it and when (a module-level function: a worker can
+    run it)."""
+    return f"{os.getpid()} {time.monotonic_ns()}".encode()
+
+
+def test_a_caller_with_nothing_else_to_do_draws_the_queued_pictures(tmp_path):
+    """With ``draw_queued``, the pictures no worker has taken yet are drawn by the caller, from the
+    last one back, instead of waiting behind the busy worker; those a worker took are its own."""
+    figures.shutdown_pools()
+    store = Storage(str(tmp_path))
+    with multiprocessing.Manager() as manager:
+        release = manager.Event()
+        pool = figures._pool(1)
+        worker = figures._started[1].result(timeout=WAIT)
+        busy = pool.submit(release.wait, WAIT)  # the single worker is kept busy
+        rows = [{"plume_id": f"p{n}", "png": figures.render(f"plots/p{n}.png", drawn_by, workers=1)}
+                for n in range(5)]
+        deadline = time.monotonic() + WAIT
+        while not rows[0]["png"].png.running() and time.monotonic() < deadline:  # handed to the worker
+            time.sleep(0.01)
+        writing = ThreadPoolExecutor(1).submit(figures.write_figures, rows, store, None, True)
+        while not rows[2]["png"].png.done() and time.monotonic() < deadline:  # the caller's last one
+            time.sleep(0.01)
+        assert all(row["png"].png.done() for row in rows[2:]) and not rows[0]["png"].png.done()
+        assert not busy.done()
+        release.set()
+        written = writing.result(timeout=WAIT)
+    drawers, times = zip(*[map(int, (tmp_path / "plots" / f"p{n}.png").read_text().split()) for n in range(5)])
+    # the pool may have handed the worker p1 too (it queues a call ahead)
+    assert drawers[0] == worker and drawers[1] in (worker, os.getpid()) and drawers[2:] == (os.getpid(),) * 3
+    assert times[2] > times[3] > times[4]  # from the last one back
+    assert all(row["png"] == store.uri(f"plots/{row['plume_id']}.png") for row in written)
+    figures.shutdown_pools()
+
+
+@pytest.mark.fast
+def test_a_picture_that_must_not_start_workers_is_drawn_here_without_them(tmp_path, monkeypatch):
+    figures.shutdown_pools()
+    monkeypatch.setattr(figures, "AUTO_WORKERS", 1)
+    pending = figures.render("plots/p.png", drawn_by, start=False)
+    assert figures._pools == {} and pending.png.result().split()[0] == str(os.getpid()).encode()
 
 
 RUN_WITH_A_WORKER = textwrap.dedent("""

@@ -1,11 +1,17 @@
-"""Materialization metadata helpers: the markdown preview cut from a frame read out once."""
+"""Materialization metadata helpers: the markdown preview cut from a frame read out once; each day's
+most significant picture and its thumbnail."""
+
+import base64
+import io
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from shapely.geometry import Point
 
-from cm_assets.defs.metadata import Preview, preview_markdown
+from cm_assets.defs.metadata import PicturePreviews, Preview, preview_markdown, top_picture
 
 pytestmark = pytest.mark.fast
 
@@ -41,3 +47,35 @@ def test_the_head_preview_is_the_preview_of_the_first_rows(frame):
     assert "2026-03-04 17:21:07+00:00" in preview_markdown(frame, columns)
     assert len(preview_markdown(frame, columns, rows=3).splitlines()) == 2 + 3
     assert preview_markdown(frame.iloc[:0], columns) == "_no rows_"
+
+
+def test_the_top_picture_is_the_highest_ranked_row_with_a_picture():
+    frame = pd.DataFrame({"png": ["a.png", None, "c.png", "d.png"], "emission_auto": [5.0, 99.0, np.nan, 7.0],
+                          "snr_max": [1.0, 2.0, 3.0, np.nan]})
+    assert top_picture(frame, "png") == 3  # 99 has no picture, NaN is not ranked
+    assert top_picture(frame, "png", "snr_max") == 2
+    assert top_picture(frame.assign(emission_auto=np.nan), "png") == 0  # none ranked: the first pictured
+    assert top_picture(frame, "png", "absent") == 0
+    assert top_picture(frame.assign(png=None), "png") is None
+    assert top_picture(frame, "other_png") is None and top_picture(frame.head(0), "png") is None
+
+
+def test_a_days_preview_links_its_top_picture_and_embeds_a_thumbnail(tmp_path, caplog):
+    picture = tmp_path / "top.png"
+    Image.new("RGB", (960, 300), "red").save(picture)
+    table = pd.DataFrame({"plume_id": ["p1", "p2"], "png": [str(picture), str(tmp_path / "gone.png")],
+                          "emission_auto": [10.0, 1.0]})
+    previews = PicturePreviews("png", "Quick-look", logging.getLogger("t"), workers=0)
+    previews.add("2026-03-04", table)
+    previews.add("2026-03-05", table.assign(emission_auto=[1.0, 10.0]))  # its top picture is missing
+    previews.add("2026-03-06", table.assign(png=None))
+    metadata = previews.metadata("2026-03-04")
+    assert metadata["png_top"].value == str(picture)
+    encoded = metadata["png_preview"].value.split("base64,")[1].rstrip(")")
+    assert metadata["png_preview"].value.startswith("**Quick-look: p1**")
+    assert Image.open(io.BytesIO(base64.b64decode(encoded))).size == (480, 150)
+    with caplog.at_level(logging.WARNING):
+        missing = previews.metadata("2026-03-05")  # a failed thumbnail costs the preview, not the step
+    assert missing["png_top"].value.endswith("gone.png") and "png_preview" not in missing
+    assert "no thumbnail" in caplog.text
+    assert previews.metadata("2026-03-06") == {} and previews.metadata("2026-03-04") == {}  # handed out once

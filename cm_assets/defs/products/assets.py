@@ -26,7 +26,7 @@ from cm_assets.carbonmapper.transport import POOL_SIZE
 from cm_assets.defs import checks, figures
 from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
-from cm_assets.defs.metadata import picture_metadata, table_metadata
+from cm_assets.defs.metadata import PicturePreviews, table_metadata
 from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.products import stats
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
@@ -129,9 +129,10 @@ def _rel(store: Storage, uri: str) -> str:
 
 
 def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
-                  config: ProductsConfig, files: Executor, log) -> DayPlan:
+                  config: ProductsConfig, files: Executor, log, previews: PicturePreviews | None = None) -> DayPlan:
     """The products table of one day, one task per plume, its files fetched on ``files`` (previous
-    complete rows of unchanged plumes are reused)."""
+    complete rows of unchanged plumes are reused); the day's quick-look thumbnail started on
+    ``previews``."""
     remove_plume_temporaries(store, records, layout.product_dirs, log)
     reuse = _reusable(store, day, log)
     if config.plots and any((record.plume_id, record.emission_version) not in reuse for record in records):
@@ -151,19 +152,22 @@ def plan_products(client, records: list[PlumeRecord], store: Storage, day: str,
                     "emission_version": record.emission_version, "emission_auto": record.emission_auto}
 
     def assemble(rows: list[dict]) -> pd.DataFrame:
-        return conform(pd.DataFrame(figures.write_figures(rows, store, log)), "plume_products")
+        table = conform(pd.DataFrame(figures.write_figures(rows, store, log)), "plume_products")
+        if previews is not None:
+            previews.add(day, table)
+        return table
 
     return DayPlan(day, [lambda record=record: [one(record)] for record in records], assemble)
 
 
-def products_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
+def products_metadata(table: pd.DataFrame, store: Storage, day: str, previews: PicturePreviews | None = None) -> dict:
     """Metadata of one day's materialization: its rows, file and most significant quick-look."""
     metadata = table_metadata(table, "plume_products", PREVIEW)
     metadata.update({"missing_assets": int(table["n_missing"].fillna(0).gt(0).sum()),
                      "errors": int(table["error"].notna().sum()),
                      "path": MetadataValue.path(store.uri(layout.products_day(day)))})
-    if store.is_local:
-        metadata.update(picture_metadata(table, "quicklook_png", "Quick-look"))
+    if previews is not None:
+        metadata.update(previews.metadata(day))
     return metadata
 
 
@@ -189,11 +193,13 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
     store = storage.storage()
+    previews = PicturePreviews("quicklook_png", "Quick-look", context.log, workers=config.figure_workers) \
+        if store.is_local else None
     with ThreadPoolExecutor(max_workers=max(1, config.file_workers), thread_name_prefix="file") as files:
         tables = build_days(context.partition_keys, carbonmapper, store, layout.products_day, "plume_products",
                             lambda client, records, day: plan_products(client, records, store, day, config, files,
-                                                                       context.log), config.workers)
+                                                                       context.log, previews), config.workers)
     for day, table in tables.items():
-        context.add_asset_metadata(products_metadata(table, store, day), partition_key=day)
+        context.add_asset_metadata(products_metadata(table, store, day, previews), partition_key=day)
     return MaterializeResult(metadata={"days": len(tables)},
                              check_results=products_checks(all_days(tables, "plume_products")))

@@ -5,7 +5,6 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pandas as pd
-import rasterio
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
@@ -19,7 +18,7 @@ from shapely.geometry import box
 
 from cm_assets.carbonmapper.client import l2b_candidates
 from cm_assets.carbonmapper.errors import SceneNotPublished, describe, is_run_wide
-from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
+from cm_assets.carbonmapper.geo import reproject_geometry
 from cm_assets.carbonmapper.models import PlumeRecord
 from cm_assets.carbonmapper.once import OncePerKey
 from cm_assets.carbonmapper.scenes import SceneRaster
@@ -28,7 +27,7 @@ from cm_assets.defs import checks, figures
 from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
 from cm_assets.defs.give_up import unpublished_scene_status
-from cm_assets.defs.metadata import picture_metadata, table_metadata
+from cm_assets.defs.metadata import PicturePreviews, table_metadata
 from cm_assets.defs.partitions import observation_days
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
@@ -54,13 +53,6 @@ class CropConfig(Config):
                                                              "looked up in waves).")
     plots: bool = Field(default=True, description="Render the L3A-thumbnail vs L2B-crop comparison PNG.")
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
-
-
-def _read_local(path: object) -> GeoArray | None:
-    if path is None or pd.isna(path):
-        return None
-    with rasterio.open(str(path)) as dataset:
-        return GeoArray.read(dataset)
 
 
 def scene_key(client, record: PlumeRecord) -> tuple[str, ...]:
@@ -114,7 +106,7 @@ def crop_row(record: PlumeRecord, outline, l3a_path, store: Storage, day: str,
     row.update(crop_stats(crops["cmf"], crops["uncertainty"], crops["artifact-mask"], outline))
     if config.plots:
         row["comparison_png"] = figures.render(
-            layout.comparison_png(record.plume_id), plots.l3a_vs_l2b, record.plume_id, _read_local(l3a_path),
+            layout.comparison_png(record.plume_id), plots.l3a_file_vs_l2b, record.plume_id, l3a_path,
             crops["cmf"], crops["rgb"], crops["uncertainty"], outline, config.pad_px,
             workers=config.figure_workers)
     return row
@@ -142,8 +134,9 @@ def _outlines(store: Storage, day: str, log) -> pd.DataFrame:
 
 
 def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, config: CropConfig,
-               give_up_days: int, reads: Executor, log) -> DayPlan:
-    """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried.
+               give_up_days: int, reads: Executor, log, previews: PicturePreviews | None = None) -> DayPlan:
+    """The crops table of one day; finished crops of an earlier run are kept, deferred ones retried;
+    the day's comparison thumbnail started on ``previews``.
 
     One task per plume on the run's shared pool, its bands read on ``reads``; each L2B parent is
     resolved once for all of its plumes (:class:`SharedResolution`, its candidate collections
@@ -184,21 +177,23 @@ def plan_crops(client, records: list[PlumeRecord], store: Storage, day: str, con
     def assemble(rows: list[dict]) -> pd.DataFrame:
         done = {row["plume_id"]: row for row in figures.write_figures(rows, store, log)}
         ordered = [previous.get(record.plume_id) or done[record.plume_id] for record in records]
-        return conform(pd.DataFrame(ordered), "scene_crops")
+        table = conform(pd.DataFrame(ordered), "scene_crops")
+        if previews is not None:
+            previews.add(day, table)
+        return table
 
     return DayPlan(day, tasks, assemble)
 
 
-def crops_metadata(table: pd.DataFrame, store: Storage, day: str) -> dict:
+def crops_metadata(table: pd.DataFrame, store: Storage, day: str, previews: PicturePreviews | None = None) -> dict:
     """Metadata of one day's materialization: its rows by status, file and strongest comparison."""
     status = table["status"].value_counts().to_dict()
     metadata = table_metadata(table, "scene_crops", PREVIEW)
     metadata.update({"status": MetadataValue.json({str(k): int(v) for k, v in status.items()}),
                      "deferred": int(status.get("deferred", 0)),
                      "path": MetadataValue.path(store.uri(layout.crops_day(day)))})
-    if store.is_local:
-        by_signal = table.assign(emission_auto=table["snr_max"])  # rank pictures by signal/uncertainty
-        metadata.update(picture_metadata(by_signal, "comparison_png", "L3A vs L2B"))
+    if previews is not None:
+        metadata.update(previews.metadata(day))
     return metadata
 
 
@@ -221,13 +216,16 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     Table: crops/day=YYYY-MM-DD.parquet."""
     store = storage.storage()
     give_up_days = freshness.give_up_days
+    # the strongest comparison: highest signal over uncertainty
+    previews = PicturePreviews("comparison_png", "L3A vs L2B", context.log, rank_column="snr_max",
+                               workers=config.figure_workers) if store.is_local else None
     with ThreadPoolExecutor(max_workers=max(1, config.band_workers), thread_name_prefix="band") as reads:
         tables = build_days(context.partition_keys, carbonmapper, store, layout.crops_day, "scene_crops",
                             lambda client, records, day: plan_crops(client, records, store, day, config,
-                                                                    give_up_days, reads, context.log),
+                                                                    give_up_days, reads, context.log, previews),
                             config.workers)
     for day, table in tables.items():
-        context.add_asset_metadata(crops_metadata(table, store, day), partition_key=day)
+        context.add_asset_metadata(crops_metadata(table, store, day, previews), partition_key=day)
     frame = all_days(tables, "scene_crops")
     return MaterializeResult(metadata={"days": len(tables)}, check_results=[
         checks.check_nodata(frame, "cmf_nodata_fraction", "crop_nodata_fraction"),

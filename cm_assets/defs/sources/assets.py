@@ -164,7 +164,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
         if timeline is not None:
             row.update(timeline_png=timeline, timeline_key=key)
         rows.append(row)
-    rows = figures.write_figures(rows, store, context.log)
+    rows = figures.write_figures(rows, store, context.log, draw_queued=True)  # nothing else left to do
     table = conform(pd.DataFrame(rows), "source_stats")
     if len(table):
         table = table.sort_values("site_emission", ascending=False, na_position="last").reset_index(drop=True)
