@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cm_assets.carbonmapper.atomic import atomic_path, temporary_name
+from cm_assets.carbonmapper.atomic import atomic_path, temporary_name, write_atomic
 from cm_assets.storage import geoparquet
 
 # Row groups of the GeoParquet files: a day holds far fewer rows, so it is one group; larger tables
@@ -132,8 +132,13 @@ class Storage:
                 self.fs.rm(tmp)
 
     def write_bytes(self, rel: str, data: bytes) -> str:
-        with self.atomic(rel) as tmp, self.fs.open(tmp, "wb") as fh:
-            fh.write(data)
+        """Write ``data`` to ``rel`` atomically; a local file directly, not through fsspec's file
+        object (0.7 against 1.1 ms of CPU for a 150 KB picture)."""
+        if self.is_local:
+            write_atomic(self._full(rel), data)
+        else:
+            with self.atomic(rel) as tmp, self.fs.open(tmp, "wb") as fh:
+                fh.write(data)
         return self.uri(rel)
 
     def write_parquet(self, frame: pd.DataFrame, rel: str) -> str:
