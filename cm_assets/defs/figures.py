@@ -132,8 +132,8 @@ def render(rel: str, draw: Callable[..., bytes], *args, workers: int | None = FI
     try:
         return PendingFigure(rel, pool.submit(draw, *args), draw, args)
     except (BrokenProcessPool, RuntimeError):  # a worker died earlier: start a new pool once
-        _discard(workers, pool)
-        return PendingFigure(rel, _pool(workers).submit(draw, *args), draw, args)
+        _discard(count, pool)
+        return PendingFigure(rel, _pool(count).submit(draw, *args), draw, args)
 
 
 def write_figures(rows: list[dict], store: Storage, log: logging.Logger | None = None,

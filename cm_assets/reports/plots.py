@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
 import rasterio
+from matplotlib import colormaps
 from PIL import Image
 from shapely.geometry.base import BaseGeometry
 

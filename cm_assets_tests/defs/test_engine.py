@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -175,6 +177,23 @@ def test_a_caller_with_nothing_else_to_do_draws_the_queued_pictures(tmp_path):
     assert drawers[0] == worker and drawers[1] in (worker, os.getpid()) and drawers[2:] == (os.getpid(),) * 3
     assert times[2] > times[3] > times[4]  # from the last one back
     assert all(row["png"] == store.uri(f"plots/{row['plume_id']}.png") for row in written)
+    figures.shutdown_pools()
+
+
+def test_a_dead_worker_is_replaced_by_a_new_pool_of_the_same_size(monkeypatch):
+    figures.shutdown_pools()
+    monkeypatch.setattr(figures, "AUTO_WORKERS", 1)
+    figures.start_workers(None)
+    dead = figures._started[1].result(timeout=WAIT)
+    os.kill(dead, signal.SIGKILL)
+    deadline = time.monotonic() + WAIT
+    drawer = dead
+    while drawer == dead and time.monotonic() < deadline:  # until the pool notices, figures fail
+        try:
+            drawer = int(figures.render("p.png", drawn_by).png.result(timeout=WAIT).split()[0])
+        except BrokenProcessPool:
+            continue
+    assert drawer not in (dead, os.getpid()) and list(figures._pools) == [1]
     figures.shutdown_pools()
 
 
