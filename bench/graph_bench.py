@@ -111,8 +111,9 @@ def bench_graph(scale: str, days: int, lag: int, work: Path, replica_cls=Replica
         defs = build_definitions(*_resources(replica, root))
         requests.post(f"{replica.admin_url}/stats/reset", timeout=30)
         started = time.perf_counter()
-        result = defs.resolve_job_def("refresh_all").execute_in_process(
-            tags=range_tags(first.isoformat(), last.isoformat()), instance=DagsterInstance.ephemeral())
+        with DagsterInstance.ephemeral() as instance:
+            result = defs.resolve_job_def("refresh_all").execute_in_process(
+                tags=range_tags(first.isoformat(), last.isoformat()), instance=instance)
         wall = time.perf_counter() - started
         stats = _stats(replica)
     _, ((plumes, crops_ok),) = run_query(root / "cm.duckdb", "SELECT (SELECT count(*) FROM plumes), "
@@ -251,8 +252,9 @@ def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plot
     run_config = {"ops": {name: config for name in ("plume_products", "scene_crops", "source_stats")},
                   "loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     started = time.perf_counter()
-    result = defs.resolve_job_def("refresh_all").execute_in_process(
-        run_config=run_config, tags=range_tags(first, last), instance=DagsterInstance.ephemeral())
+    with DagsterInstance.ephemeral() as instance:  # disposed here, not by a later collection on another thread
+        result = defs.resolve_job_def("refresh_all").execute_in_process(
+            run_config=run_config, tags=range_tags(first, last), instance=instance)
     wall = time.perf_counter() - started
     shutdown_pools()  # as in a new run process, the next run starts its own figure workers
     return wall, result.success
@@ -309,23 +311,25 @@ def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "
         job = defs.resolve_job_def("refresh_days")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        result = job.execute_in_process(tags=range_tags(OBSERVATION_START, last.isoformat()),
-                                        asset_selection=[AssetKey("plume_catalog"), AssetKey("warehouse")],
-                                        instance=bench_instance(instance, work / "dagster-home"))
+        with bench_instance(instance, work / "dagster-home") as dagster_instance:
+            result = job.execute_in_process(tags=range_tags(OBSERVATION_START, last.isoformat()),
+                                            asset_selection=[AssetKey("plume_catalog"), AssetKey("warehouse")],
+                                            instance=dagster_instance)
         wall = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         requests_made = _stats(replica)["requests"]
         started = time.perf_counter()
-        sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-            asset_selection=[AssetKey("sources"), AssetKey("warehouse")], instance=DagsterInstance.ephemeral())
+        with DagsterInstance.ephemeral() as instance:
+            sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+                asset_selection=[AssetKey("sources"), AssetKey("warehouse")], instance=instance)
         sources_wall = time.perf_counter() - started
         stats, stats_wall = None, None
         if source_stats and sources.success:
             started = time.perf_counter()
-            stats = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-                asset_selection=[AssetKey("source_stats"), AssetKey("warehouse")],
-                run_config={"ops": {"source_stats": {"config": {"plots": False}}}},
-                instance=DagsterInstance.ephemeral())
+            with DagsterInstance.ephemeral() as instance:
+                stats = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+                    asset_selection=[AssetKey("source_stats"), AssetKey("warehouse")],
+                    run_config={"ops": {"source_stats": {"config": {"plots": False}}}}, instance=instance)
             stats_wall = time.perf_counter() - started
     database = root / "cm.duckdb"
     refresh_s, refresh_day, refresh_rows = bench_one_day_refresh(root, database)

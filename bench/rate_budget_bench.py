@@ -45,8 +45,9 @@ def worker(args: argparse.Namespace) -> None:
     resource = CarbonMapperResource(api_url=args.api_url, **budget)
     defs = build_definitions(resource, StorageResource(root=args.root))
     started = time.time()
-    result = defs.resolve_job_def("refresh_all").execute_in_process(
-        tags=range_tags(args.first, args.last), instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("refresh_all").execute_in_process(
+            tags=range_tags(args.first, args.last), instance=instance, raise_on_error=False)
     ended = time.time()
     store = Storage(args.root)
     products = store.read_tables("products/day=*.parquet")

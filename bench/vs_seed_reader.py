@@ -140,9 +140,10 @@ def run_cm_assets(replica: ReplicaProcess, root: Path, first: str, last: str) ->
     _reset(replica)
     server, client = _server_cpu(replica), _cm_assets_cpu()
     started = time.perf_counter()
-    result = defs.resolve_job_def("refresh_all").execute_in_process(
-        tags=range_tags(first, last), instance=DagsterInstance.ephemeral(),
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+    with DagsterInstance.ephemeral() as instance:  # disposed here, not by a later collection on another thread
+        result = defs.resolve_job_def("refresh_all").execute_in_process(
+            tags=range_tags(first, last), instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
     wall = time.perf_counter() - started
     shutdown_pools()  # as in a new run process, the next run starts its own figure workers
     cpu = {"server_cpu_s": _server_cpu(replica) - server, "client_cpu_s": _cm_assets_cpu() - client}
