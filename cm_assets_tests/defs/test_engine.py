@@ -155,7 +155,7 @@ def test_a_caller_with_nothing_else_to_do_draws_the_queued_pictures(tmp_path):
     last one back, instead of waiting behind the busy worker; those a worker took are its own."""
     figures.shutdown_pools()
     store = Storage(str(tmp_path))
-    with multiprocessing.Manager() as manager:
+    with multiprocessing.get_context("spawn").Manager() as manager, ThreadPoolExecutor(1) as caller:
         release = manager.Event()
         pool = figures._pool(1)
         worker = figures._started[1].result(timeout=WAIT)
@@ -165,7 +165,7 @@ def test_a_caller_with_nothing_else_to_do_draws_the_queued_pictures(tmp_path):
         deadline = time.monotonic() + WAIT
         while not rows[0]["png"].png.running() and time.monotonic() < deadline:  # handed to the worker
             time.sleep(0.01)
-        writing = ThreadPoolExecutor(1).submit(figures.write_figures, rows, store, None, True)
+        writing = caller.submit(figures.write_figures, rows, store, None, True)
         while not rows[2]["png"].png.done() and time.monotonic() < deadline:  # the caller's last one
             time.sleep(0.01)
         assert all(row["png"].png.done() for row in rows[2:]) and not rows[0]["png"].png.done()
