@@ -7,7 +7,8 @@ thread. ``workers=None`` (the default) uses :data:`AUTO_WORKERS` processes, whic
 (:func:`start_workers`) as soon as it knows it has a plume to draw, so that their ~1 s of imports
 overlaps its fetching (a step with nothing to draw starts none), else the first picture starts them;
 until one of them runs, pictures are drawn on the calling threads (a start-up is never waited
-for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled.
+for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled; a
+caller with nothing else to do meanwhile draws the pictures no worker has taken yet itself.
 """
 
 from __future__ import annotations
