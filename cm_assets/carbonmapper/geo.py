@@ -130,6 +130,12 @@ class GeoArray:
         return cls(values, transform, dataset.crs, dataset.nodata)
 
     @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> GeoArray:
+        """A whole raster file (a stored product or crop)."""
+        with rasterio.open(path) as dataset:
+            return cls.read(dataset)
+
+    @classmethod
     def from_bytes(cls, data: bytes) -> GeoArray:
         """A whole small GeoTIFF already downloaded (per-plume L3A products)."""
         with MemoryFile(data) as memfile, memfile.open() as dataset:

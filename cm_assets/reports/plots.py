@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import rasterio
 from matplotlib import colormaps
 from PIL import Image
 from shapely.geometry.base import BaseGeometry
@@ -155,17 +154,10 @@ def l3a_vs_l2b(plume_id: str, l3a_concentrations: GeoArray | None, cmf: GeoArray
 
 def l3a_file_vs_l2b(plume_id: str, l3a_path: str | None, cmf: GeoArray | None, rgb: GeoArray | None,
                     uncertainty: GeoArray | None, outline: BaseGeometry | None, pad_px: int) -> bytes:
-    """:func:`l3a_vs_l2b` with the L3A concentrations read from their COG at ``l3a_path`` by the
-    drawing process."""
-    return l3a_vs_l2b(plume_id, read_cog(l3a_path), cmf, rgb, uncertainty, outline, pad_px)
-
-
-def read_cog(path: str | None) -> GeoArray | None:
-    """The raster at ``path`` (a local file), or None without a path."""
-    if path is None or pd.isna(path):
-        return None
-    with rasterio.open(str(path)) as dataset:
-        return GeoArray.read(dataset)
+    """:func:`l3a_vs_l2b` with the L3A concentrations read from their COG at ``l3a_path`` (none:
+    missing) by the drawing process."""
+    l3a = None if l3a_path is None or pd.isna(l3a_path) else GeoArray.from_file(str(l3a_path))
+    return l3a_vs_l2b(plume_id, l3a, cmf, rgb, uncertainty, outline, pad_px)
 
 
 def l2b_context(plume_id: str, cmf: GeoArray | None, rgb: GeoArray | None, uncertainty: GeoArray | None,

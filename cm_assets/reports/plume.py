@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
-import rasterio
 import shapely.affinity
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
@@ -33,18 +32,13 @@ DEFAULT_PAD_PX = 64  # also in cm_assets.reports.cli
 DEFAULT_CONTEXT_SCALE = 4.0  # also in cm_assets.reports.cli
 
 
-def _read(path: str) -> GeoArray:
-    with rasterio.open(path) as dataset:
-        return GeoArray.read(dataset)
-
-
 def _products(client: CarbonMapperClient, record: PlumeRecord, warehouse: Path | None,
               report: Report, pool: Executor) -> tuple[dict[str, GeoArray | None], BaseGeometry | None]:
     """The four rasters of the quick-look and the outline: stored copies, else fetched at once on ``pool``."""
     stored = stored_products(warehouse, record.plume_id, record.emission_version)
     if stored is not None:
         report.sources["products"] = "reused from the data root"
-        rasters = {n: _read(stored[f"{n}_path"]) if f"{n}_path" in stored else None for n in FOUR_PANEL}
+        rasters = {n: GeoArray.from_file(stored[f"{n}_path"]) if f"{n}_path" in stored else None for n in FOUR_PANEL}
         outline = None
         if "outline_path" in stored:
             with open(stored["outline_path"], "rb") as fh:
@@ -94,7 +88,7 @@ def _crops(scene: SceneRaster, record: PlumeRecord, outline: BaseGeometry, pad_p
     stored = stored_crops(warehouse, record.plume_id, pad_px)
     if stored is not None:
         report.sources["crops"] = "reused from the data root"
-        return {b: _read(stored[f"{b}_path"]) if f"{b}_path" in stored else None for b in CONTEXT_BANDS}
+        return {b: GeoArray.from_file(stored[f"{b}_path"]) if f"{b}_path" in stored else None for b in CONTEXT_BANDS}
     report.sources["crops"] = f"windowed reads of {scene.collection}"
     try:
         crops = scene.crops(CONTEXT_BANDS, outline, pool, pad_px=pad_px)

@@ -6,7 +6,6 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
-import rasterio
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
@@ -49,11 +48,6 @@ class ProductsConfig(Config):
     figure_workers: int | None = Field(default=figures.FIGURE_WORKERS, description=figures.WORKERS_HELP)
 
 
-def _load_raster(path: Path) -> GeoArray:
-    with rasterio.open(path) as dataset:
-        return GeoArray.read(dataset)
-
-
 def _load_outline(path: Path):
     with open(path, "rb") as fh:
         return geometry_from_geojson(json.load(fh))
@@ -91,7 +85,7 @@ def plume_row(client, record: PlumeRecord, store: Storage, day: str, with_plot: 
                 loaded[name] = None
                 continue
             row[f"{name}_path"], local = saved
-            loaded[name] = _load_raster(local) if PRODUCT_FILES[name].endswith(".tif") else _load_outline(local)
+            loaded[name] = GeoArray.from_file(local) if PRODUCT_FILES[name].endswith(".tif") else _load_outline(local)
     outline = loaded["outline"]
     if outline is None and loaded["mask"] is not None:
         outline = alpha_outline(loaded["mask"])
