@@ -98,16 +98,22 @@ def test_materializations_carry_schema_preview_and_pictures(built):
                 if "quicklook_png_preview" in m]
     assert previews and all("data:image/png;base64," in p for p in previews)
     stats = _metadata_by_day(built.result, "source_stats")[None]
-    if "timeline_preview" in stats:
-        assert "data:image/png;base64," in stats["timeline_preview"].value
+    timelines = built.store.read_parquet(layout.SOURCE_STATS).dropna(subset=["timeline_png"])
+    assert len(timelines) and "data:image/png;base64," in stats["timeline_preview"].value
+    assert stats["timeline_top"].value == _highest(timelines, "site_emission")["timeline_png"]
 
 
-@pytest.mark.parametrize(("asset", "table", "picture"), [
-    ("plume_catalog", "plumes", None),
-    ("plume_products", "plume_products", "quicklook_png"),
-    ("scene_crops", "scene_crops", "comparison_png"),
+def _highest(pictured: pd.DataFrame, rank: str) -> pd.Series:
+    """The row of ``pictured`` with the highest ``rank`` (unranked rows last)."""
+    return pictured.sort_values(rank, ascending=False, na_position="last", kind="stable").iloc[0]
+
+
+@pytest.mark.parametrize(("asset", "table", "picture", "rank"), [
+    ("plume_catalog", "plumes", None, None),
+    ("plume_products", "plume_products", "quicklook_png", "emission_auto"),
+    ("scene_crops", "scene_crops", "comparison_png", "snr_max"),
 ])
-def test_each_day_of_a_run_has_its_own_count_path_and_picture(built, asset, table, picture):
+def test_each_day_of_a_run_has_its_own_count_path_and_picture(built, asset, table, picture, rank):
     per_day = _metadata_by_day(built.result, asset)
     assert len(per_day) >= 2
     total = 0
@@ -121,7 +127,7 @@ def test_each_day_of_a_run_has_its_own_count_path_and_picture(built, asset, tabl
             continue
         pictured = rows.dropna(subset=[picture])
         if len(pictured):
-            assert metadata[f"{picture}_top"].value in set(pictured[picture])
+            assert metadata[f"{picture}_top"].value == _highest(pictured, rank)[picture]
             assert "data:image/png;base64," in metadata[f"{picture}_preview"].value
         else:
             assert f"{picture}_top" not in metadata
