@@ -110,6 +110,17 @@ def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):  # a pr
     assert "figure plots/p.png failed" in caplog.text
 
 
+def drawn_by() -> bytes:
+    """A "picture" naming the process that drew it and when (a module-level function: a worker can
+    run it)."""
+    return f"{os.getpid()} {time.monotonic_ns()}".encode()
+
+
+def drawer(figure: figures.PendingFigure) -> int:
+    """The process that drew a :func:`drawn_by` picture."""
+    return int(figure.png.result(timeout=WAIT).split()[0])
+
+
 def test_by_default_pictures_are_drawn_here_until_a_started_worker_runs(tmp_path, monkeypatch):
     """Once a step has started the worker processes (as soon as it has a plume to draw), pictures
     are still drawn here until one of them runs (a process takes far longer to start than a picture
@@ -122,17 +133,14 @@ def test_by_default_pictures_are_drawn_here_until_a_started_worker_runs(tmp_path
         return {"plume_id": f"p{n}", "png": figures.render(f"plots/p{n}.png", plots.source_timeline, "s",
                                                             _detections(), 180.0)}
 
-    def drawn_by(rel: str) -> int:  # the process that "drew" a picture
-        return figures.render(rel, os.getpid).png.result(timeout=WAIT)
-
     figures.start_workers(None)
     assert list(figures._pools) == [1]
     started, figures._started[1] = figures._started[1], Future()  # as while the worker still imports
     rows = [render(0)]
-    assert rows[0]["png"].png.done() and drawn_by("plots/second.png") == os.getpid()  # drawn here
+    assert rows[0]["png"].png.done() and drawer(figures.render("plots/second.png", drawn_by)) == os.getpid()  # drawn here
     started.result(timeout=WAIT)
     figures._started[1] = started
-    assert drawn_by("plots/third.png") != os.getpid()  # once one runs, the pool draws
+    assert drawer(figures.render("plots/third.png", drawn_by)) != os.getpid()  # once one runs, the pool draws
     rows.append(render(3))
     written = figures.write_figures(rows, store)
     assert [(tmp_path / "plots" / f"p{n}.png").read_bytes()[:4] for n in (0, 3)] == [b"\x89PNG"] * 2
@@ -141,13 +149,7 @@ def test_by_default_pictures_are_drawn_here_until_a_started_worker_runs(tmp_path
     assert figures._pools == {}
     monkeypatch.setattr(figures, "AUTO_WORKERS", 0)  # a single core: no worker, drawn here
     figures.start_workers(None)
-    assert figures._pools == {} and drawn_by("plots/single.png") == os.getpid()
-
-
-def drawn_by() -> bytes:
-    """A "picture" naming the process that drew it and when (a module-level function: a worker can
-    run it)."""
-    return f"{os.getpid()} {time.monotonic_ns()}".encode()
+    assert figures._pools == {} and drawer(figures.render("plots/single.png", drawn_by)) == os.getpid()
 
 
 def test_a_caller_with_nothing_else_to_do_draws_the_queued_pictures(tmp_path):
@@ -187,13 +189,13 @@ def test_a_dead_worker_is_replaced_by_a_new_pool_of_the_same_size(monkeypatch):
     dead = figures._started[1].result(timeout=WAIT)
     os.kill(dead, signal.SIGKILL)
     deadline = time.monotonic() + WAIT
-    drawer = dead
-    while drawer == dead and time.monotonic() < deadline:  # until the pool notices, figures fail
+    drew = dead
+    while drew == dead and time.monotonic() < deadline:  # until the pool notices, figures fail
         try:
-            drawer = int(figures.render("p.png", drawn_by).png.result(timeout=WAIT).split()[0])
+            drew = drawer(figures.render("p.png", drawn_by))
         except BrokenProcessPool:
             continue
-    assert drawer not in (dead, os.getpid()) and list(figures._pools) == [1]
+    assert drew not in (dead, os.getpid()) and list(figures._pools) == [1]
     figures.shutdown_pools()
 
 
@@ -202,7 +204,7 @@ def test_a_picture_that_must_not_start_workers_is_drawn_here_without_them(tmp_pa
     figures.shutdown_pools()
     monkeypatch.setattr(figures, "AUTO_WORKERS", 1)
     pending = figures.render("plots/p.png", drawn_by, start=False)
-    assert figures._pools == {} and pending.png.result().split()[0] == str(os.getpid()).encode()
+    assert figures._pools == {} and drawer(pending) == os.getpid()
 
 
 RUN_WITH_A_WORKER = textwrap.dedent("""
