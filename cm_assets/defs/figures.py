@@ -8,7 +8,10 @@ thread. ``workers=None`` (the default) uses :data:`AUTO_WORKERS` processes, whic
 overlaps its fetching (a step with nothing to draw starts none), else the first picture starts them;
 until one of them runs, pictures are drawn on the calling threads (a start-up is never waited
 for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled; a
-caller with nothing else to do meanwhile draws the pictures no worker has taken yet itself.
+caller with nothing else to do meanwhile draws the pictures no worker has taken yet itself. A
+picture whose worker died is drawn by the caller; a process whose workers cannot start at all (a
+script that runs Dagster without an ``if __name__ == "__main__":`` guard: ``spawn`` re-imports it in
+each worker) draws every picture on its own threads, with one warning.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from multiprocessing import get_context
 from cm_assets.carbonmapper.errors import describe
 from cm_assets.defs.figure_worker import exit_with
 from cm_assets.storage.store import Storage
+
+_log = logging.getLogger(__name__)
 
 #: ``workers`` of the assets' configs by default: :data:`AUTO_WORKERS` processes (see the module doc).
 FIGURE_WORKERS: int | None = None
@@ -47,11 +52,18 @@ WORKERS_HELP = ("Processes rendering the pictures: 0 on the fetching threads; un
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
 _started: dict[int, Future] = {}
+#: Why this process cannot start figure workers (None: it can); then pictures are drawn on its threads.
+_cannot_start: str | None = None
+GUARD_HINT = ("a script that runs Dagster must keep its top level under `if __name__ == \"__main__\":` "
+              "(each worker process re-imports it)")
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """The process-wide pool of ``workers`` processes (started once, shut down at exit)."""
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    """The process-wide pool of ``workers`` processes (started once, shut down at exit); None
+    once a pool's workers could not start in this process."""
     with _lock:
+        if _cannot_start is not None:
+            return None
         pool = _pools.get(workers)
         if pool is None:
             pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
@@ -64,13 +76,23 @@ def _started_pool(workers: int) -> ProcessPoolExecutor | None:
     """The pool of ``workers`` processes once one of them runs, else None (it is being started:
     a process takes about a second to import the drawing code, which no figure should wait for)."""
     pool = _pool(workers)
-    return pool if _started[workers].done() else None
+    started = _started.get(workers)
+    return pool if pool is not None and started is not None and started.done() else None
 
 
-def _discard(workers: int, pool: ProcessPoolExecutor) -> None:
+def _discard(workers: int, pool: ProcessPoolExecutor, error: Exception) -> None:
+    """Forget a pool that failed with ``error``; if it broke before any of its workers ran, start no
+    other (each picture would start, and lose, another process) and say why once."""
+    global _cannot_start
     with _lock:
         if _pools.get(workers) is pool:
-            del _pools[workers], _started[workers]
+            started = _started.pop(workers)
+            del _pools[workers]
+            ran = started.done() and not started.cancelled() and started.exception() is None
+            if isinstance(error, BrokenProcessPool) and not ran and _cannot_start is None:
+                _cannot_start = describe(error)
+                _log.warning(f"figure worker processes cannot start ({_cannot_start}); pictures are drawn "
+                             f"on the run's threads instead: {GUARD_HINT}")
     pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -99,6 +121,14 @@ class PendingFigure:
         """Draw the figure on this thread if no worker has taken it yet."""
         if self.png.cancel():
             self.png = _drawn(self.draw, self.args)
+
+    def result(self) -> bytes:
+        """The PNG, once drawn; drawn on this thread if its worker process died."""
+        try:
+            return self.png.result()
+        except BrokenProcessPool:
+            self.png = _drawn(self.draw, self.args)
+            return self.png.result()
 
 
 def _drawn(draw: Callable[..., bytes], args: tuple) -> Future:
@@ -132,9 +162,10 @@ def render(rel: str, draw: Callable[..., bytes], *args, workers: int | None = FI
         return PendingFigure(rel, _drawn(draw, args), draw, args)
     try:
         return PendingFigure(rel, pool.submit(draw, *args), draw, args)
-    except (BrokenProcessPool, RuntimeError):  # a worker died earlier: start a new pool once
-        _discard(count, pool)
-        return PendingFigure(rel, _pool(count).submit(draw, *args), draw, args)
+    except (BrokenProcessPool, RuntimeError) as error:  # a worker died earlier: start a new pool once
+        _discard(count, pool, error)
+        pool = _pool(count)
+        return PendingFigure(rel, pool.submit(draw, *args) if pool else _drawn(draw, args), draw, args)
 
 
 def write_figures(rows: list[dict], store: Storage, log: logging.Logger | None = None,
@@ -150,7 +181,7 @@ def write_figures(rows: list[dict], store: Storage, log: logging.Logger | None =
             figure.draw_here()
     for row, column, figure in pending:
         try:
-            row[column] = store.write_bytes(figure.rel, figure.png.result())
+            row[column] = store.write_bytes(figure.rel, figure.result())
         except Exception as error:
             row[column] = None
             if log is not None:

@@ -118,7 +118,7 @@ class PicturePreviews:
         plume_id, path, thumbnail = self._pending.pop(day)
         metadata = {f"{self.png_column}_top": MetadataValue.path(path)}
         try:
-            metadata[f"{self.png_column}_preview"] = embedded_png(thumbnail.png.result(), f"{self.caption}: {plume_id}")
+            metadata[f"{self.png_column}_preview"] = embedded_png(thumbnail.result(), f"{self.caption}: {plume_id}")
         except Exception as error:  # a preview never fails the step
             self._log.warning(f"{path}: no thumbnail for the metadata: {describe(error)}")
         return metadata

@@ -110,9 +110,10 @@ def test_a_failed_figure_leaves_the_row_and_is_logged(tmp_path, caplog):  # a pr
     assert "figure plots/p.png failed" in caplog.text
 
 
-def drawn_by() -> bytes:
-    """A "picture" naming the process that drew it and when (a module-level function: a worker can
-    run it)."""
+def drawn_by(after_s: float = 0.0) -> bytes:
+    """A "picture" naming the process that drew it and when, ``after_s`` seconds after it began (a
+    module-level function: a worker can run it)."""
+    time.sleep(after_s)
     return f"{os.getpid()} {time.monotonic_ns()}".encode()
 
 
@@ -197,6 +198,55 @@ def test_a_dead_worker_is_replaced_by_a_new_pool_of_the_same_size(monkeypatch):
             continue
     assert drew not in (dead, os.getpid()) and list(figures._pools) == [1]
     figures.shutdown_pools()
+
+
+def test_a_picture_whose_worker_died_is_drawn_here(tmp_path):
+    figures.shutdown_pools()
+    figures._pool(1)
+    worker = figures._started[1].result(timeout=WAIT)
+    rows = [{"plume_id": "p", "png": figures.render("plots/p.png", drawn_by, 30.0, workers=1)}]
+    deadline = time.monotonic() + WAIT
+    while not rows[0]["png"].png.running() and time.monotonic() < deadline:  # the worker draws it
+        time.sleep(0.01)
+    os.kill(worker, signal.SIGKILL)
+    (row,) = figures.write_figures(rows, Storage(str(tmp_path)))
+    assert int((tmp_path / "plots" / "p.png").read_text().split()[0]) == os.getpid()
+    assert row["png"] == Storage(str(tmp_path)).uri("plots/p.png")
+    figures.shutdown_pools()
+
+
+UNGUARDED_RUN = textwrap.dedent("""
+    import os
+    from concurrent.futures import wait
+    import pandas as pd
+    from cm_assets.defs import figures
+    from cm_assets.reports import plots
+    from cm_assets.storage.store import Storage
+    with open("ran", "a") as ran:  # each process that runs this top level
+        ran.write(f"{os.getpid()}\\n")
+    detections = pd.DataFrame({"scene_timestamp": ["2026-01-01T10:00:00Z"], "emission_auto": [1.0],
+                               "instrument": ["tan"]})
+    def render(name):
+        return {"plume_id": name, "png": figures.render(f"plots/{name}.png", plots.source_timeline, "s",
+                                                        detections, 1.0, workers=1)}
+    rows = [render(f"p{n}") for n in range(6)]
+    wait([rows[0]["png"].png])  # the worker died re-running this top level
+    rows += [render("late"), render("later")]
+    figures.write_figures(rows, Storage("."))
+""")
+
+
+def test_a_script_without_a_main_guard_gets_its_pictures_and_one_warning(tmp_path):
+    """spawn re-imports the main script in each worker: unguarded, the worker dies re-running it.
+    The script's pictures are then drawn by itself, and no second worker is started."""
+    (tmp_path / "run.py").write_text(UNGUARDED_RUN)
+    run = subprocess.run([sys.executable, "run.py"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert pngs == ["late.png", "later.png"] + [f"p{n}.png" for n in range(6)]
+    assert all((tmp_path / "plots" / name).read_bytes()[:4] == b"\x89PNG" for name in pngs)
+    assert len((tmp_path / "ran").read_text().split()) == 2  # the script and one worker
+    assert run.stderr.count("figure worker processes cannot start") == 1 and figures.GUARD_HINT in run.stderr
 
 
 @pytest.mark.fast
