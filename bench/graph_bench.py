@@ -33,23 +33,26 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
-import requests
-from dagster import AssetKey, DagsterInstance
+# A figure worker (multiprocessing's spawn) re-imports this script as __mp_main__: there it imports
+# nothing more, as a worker of a run Dagster launches (`python -m dagster`, never re-imported).
+if __name__ != "__mp_main__":
+    import duckdb
+    import requests
+    from dagster import AssetKey, DagsterInstance
 
-from cm_assets.definitions import build_definitions
-from cm_assets.defs.figures import shutdown_pools
-from cm_assets.defs.partitions import OBSERVATION_START
-from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.storage.layout import catalog_day
-from cm_assets.storage.store import Storage
-from cm_assets.demo import range_tags, replica_today
-from cm_assets.replica.process import ReplicaProcess
-from cm_assets.sql.db import ROW_GROUP_SIZE, literal, load_spatial
-from cm_assets.sql.refresh import refresh_warehouse
-from cm_assets.sql.schema import conform
-from cm_assets.sql.snapshot import standby_path
-from cm_assets.sql.query import run_query
+    from cm_assets.definitions import build_definitions
+    from cm_assets.defs.figures import shutdown_pools
+    from cm_assets.defs.partitions import OBSERVATION_START
+    from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+    from cm_assets.storage.layout import catalog_day
+    from cm_assets.storage.store import Storage
+    from cm_assets.demo import range_tags, replica_today
+    from cm_assets.replica.process import ReplicaProcess
+    from cm_assets.sql.db import ROW_GROUP_SIZE, literal, load_spatial
+    from cm_assets.sql.refresh import refresh_warehouse
+    from cm_assets.sql.schema import conform
+    from cm_assets.sql.snapshot import standby_path
+    from cm_assets.sql.query import run_query
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "pipeline.md"
 L2B_BANDS = ("cmf.tif", "uncertainty.tif", "rgb.tif", "artifact-mask.tif")
@@ -102,9 +105,9 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
 
-def bench_graph(scale: str, days: int, lag: int, work: Path, replica_cls=ReplicaProcess) -> dict:
+def bench_graph(scale: str, days: int, lag: int, work: Path) -> dict:
     """The whole graph over ``days`` days ending ``lag`` days before the replica's today."""
-    with replica_cls(work / "replica-graph", scale=scale) as replica:
+    with ReplicaProcess(work / "replica-graph", scale=scale) as replica:
         last = replica_today(replica.admin_url) - timedelta(days=lag)
         first = last - timedelta(days=days - 1)
         root = work / "graph"
@@ -261,14 +264,14 @@ def _run_window(replica: ReplicaProcess, root: Path, first: str, last: str, plot
 
 
 def bench_figures_ab(scale: str, first: str, last: str, pairs: int, work: Path, figure_workers: int | None,
-                     replica_cls=ReplicaProcess, slow_ms: int = 0) -> dict:
+                     slow_ms: int = 0) -> dict:
     """refresh_all over ``first``..``last`` with figures on (A) and off (B), alternating, each run
     into a fresh directory, after one warm-up run that fills the replica's raster cache; with
     ``slow_ms``, every response of the replica is delayed that long (a far-away API)."""
     walls: dict[str, list[float]] = {"figures": [], "no figures": []}
     ok = True
     slow = ["--slow-rate", "1", "--slow-ms", str(slow_ms)] if slow_ms else []
-    with replica_cls(work / "replica-ab", scale=scale, extra_args=slow) as replica:
+    with ReplicaProcess(work / "replica-ab", scale=scale, extra_args=slow) as replica:
         ok &= _run_window(replica, work / "ab-warm", first, last, True, figure_workers)[1]
         for n in range(pairs):
             for label, plots in (("figures", True), ("no figures", False)):
@@ -296,14 +299,14 @@ def bench_instance(kind: str, home: Path) -> DagsterInstance:
     return DagsterInstance.from_config(str(home))
 
 
-def bench_full_catalog(work: Path, replica_cls=ReplicaProcess, instance: str = "ephemeral",
+def bench_full_catalog(work: Path, instance: str = "ephemeral",
                        source_stats: bool = False) -> dict:
     """plume_catalog over every day of the full world as one run (and the warehouse) on an
     ``instance`` of that kind (:func:`bench_instance`), then sources (and, with ``source_stats``,
     source statistics without figures: one source detail request per source, minutes), a one-day
     warehouse refresh and query latency at that size."""
     started = time.perf_counter()
-    with replica_cls(work / "replica-full", scale="full") as replica:
+    with ReplicaProcess(work / "replica-full", scale="full") as replica:
         replica_start = time.perf_counter() - started
         last = replica_today(replica.admin_url)
         root = work / "full"
@@ -408,7 +411,7 @@ def write_docs(table: str) -> None:
     DOCS.write_text(re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", lambda _: block, text, flags=re.S))
 
 
-def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="demo", help="replica world of the whole-graph run")
     parser.add_argument("--days", type=int, default=30)
@@ -468,10 +471,10 @@ def main(argv: list[str] | None = None, replica_cls=ReplicaProcess) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="graph-bench-") as tmp:
         work = args.work or Path(tmp)
-        graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work, replica_cls)
-        full = None if args.skip_full else bench_full_catalog(work, replica_cls, args.instance, args.source_stats)
+        graph = None if args.skip_graph else bench_graph(args.scale, args.days, args.lag, work)
+        full = None if args.skip_full else bench_full_catalog(work, args.instance, args.source_stats)
         ab = (bench_figures_ab(args.scale, args.first, args.last, args.figures_ab, work,
-                                 args.figure_workers, replica_cls, args.slow_ms)
+                                 args.figure_workers, args.slow_ms)
               if args.figures_ab else None)
     table = render(graph, full, ab)
     print(table)

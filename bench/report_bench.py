@@ -22,13 +22,16 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import requests
-from dagster import DagsterInstance
+# A figure worker (multiprocessing's spawn) re-imports this script as __mp_main__: there it imports
+# nothing more, as a worker of a run Dagster launches (`python -m dagster`, never re-imported).
+if __name__ != "__mp_main__":
+    import requests
+    from dagster import DagsterInstance
 
-from cm_assets.carbonmapper import CarbonMapperClient, Gas, SceneNotPublished
-from cm_assets.definitions import build_definitions
-from cm_assets.defs.resources import CarbonMapperResource, StorageResource
-from cm_assets.replica.process import ReplicaProcess
+    from cm_assets.carbonmapper import CarbonMapperClient, Gas, SceneNotPublished
+    from cm_assets.definitions import build_definitions
+    from cm_assets.defs.resources import CarbonMapperResource, StorageResource
+    from cm_assets.replica.process import ReplicaProcess
 
 MARK_START, MARK_END = "<!-- report-bench:start -->", "<!-- report-bench:end -->"
 END = "2026-11-24"
