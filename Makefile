@@ -35,7 +35,7 @@ system-packages:
 	  else echo "missing Debian packages (the tests that need them skip): $$missing"; fi; fi
 
 test: $(STAMP) system-packages
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not celery"
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The fast layer: asset unit tests against an in-process replica plus the pure-function tests;
 # one process, nothing to install or start.

@@ -10,8 +10,9 @@ until one of them runs, pictures are drawn on the calling threads (a start-up is
 for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled; a
 caller with nothing else to do meanwhile draws the pictures no worker has taken yet itself. A
 picture whose worker died is drawn by the caller; a process whose workers cannot start at all (a
-script that runs Dagster without an ``if __name__ == "__main__":`` guard: ``spawn`` re-imports it in
-each worker) draws every picture on its own threads, with one warning.
+daemonic process such as a Celery pool worker, or a script that runs Dagster without an
+``if __name__ == "__main__":`` guard: ``spawn`` re-imports it in each worker) draws every picture
+on its own threads, with one warning.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 
 from cm_assets.carbonmapper.errors import describe
 from cm_assets.defs.figure_worker import exit_with
@@ -62,6 +63,8 @@ def _pool(workers: int) -> ProcessPoolExecutor | None:
     """The process-wide pool of ``workers`` processes (started once, shut down at exit); None
     once a pool's workers could not start in this process."""
     with _lock:
+        if _cannot_start is None and current_process().daemon:
+            _give_up("this process is daemonic (a Celery pool worker, for one) and may not start processes")
         if _cannot_start is not None:
             return None
         pool = _pools.get(workers)
@@ -80,19 +83,23 @@ def _started_pool(workers: int) -> ProcessPoolExecutor | None:
     return pool if pool is not None and started is not None and started.done() else None
 
 
+def _give_up(reason: str) -> None:
+    """No figure worker will start in this process (called under ``_lock``); said once."""
+    global _cannot_start
+    _cannot_start = reason
+    _log.warning(f"figure worker processes cannot start: {reason}; pictures are drawn on the run's threads")
+
+
 def _discard(workers: int, pool: ProcessPoolExecutor, error: Exception) -> None:
     """Forget a pool that failed with ``error``; if it broke before any of its workers ran, start no
-    other (each picture would start, and lose, another process) and say why once."""
-    global _cannot_start
+    other (each picture would start, and lose, another process)."""
     with _lock:
         if _pools.get(workers) is pool:
             started = _started.pop(workers)
             del _pools[workers]
             ran = started.done() and not started.cancelled() and started.exception() is None
             if isinstance(error, BrokenProcessPool) and not ran and _cannot_start is None:
-                _cannot_start = describe(error)
-                _log.warning(f"figure worker processes cannot start ({_cannot_start}); pictures are drawn "
-                             f"on the run's threads instead: {GUARD_HINT}")
+                _give_up(f"{describe(error)} ({GUARD_HINT})")
     pool.shutdown(wait=False, cancel_futures=True)
 
 

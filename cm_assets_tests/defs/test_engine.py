@@ -15,6 +15,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -213,6 +214,19 @@ def test_a_picture_whose_worker_died_is_drawn_here(tmp_path):
     assert int((tmp_path / "plots" / "p.png").read_text().split()[0]) == os.getpid()
     assert row["png"] == Storage(str(tmp_path)).uri("plots/p.png")
     figures.shutdown_pools()
+
+
+@pytest.mark.fast
+def test_a_daemonic_process_draws_its_pictures_itself(monkeypatch, caplog):
+    """A daemonic process (a Celery pool worker) may not start processes: no pool, one warning."""
+    figures.shutdown_pools()
+    monkeypatch.setattr(figures, "_cannot_start", None)
+    monkeypatch.setattr(figures, "current_process", lambda: SimpleNamespace(daemon=True))
+    with caplog.at_level(logging.WARNING):
+        figures.start_workers(1)
+        pending = [figures.render("p.png", drawn_by, workers=workers) for workers in (1, None, 1)]
+    assert figures._pools == {} and all(drawer(p) == os.getpid() for p in pending)
+    assert caplog.text.count("figure worker processes cannot start: this process is daemonic") == 1
 
 
 UNGUARDED_RUN = textwrap.dedent("""

@@ -102,6 +102,9 @@ def test_a_run_executes_its_steps_on_celery_workers(celery_env, workers, replica
     database = Path(celery_env["CM_ASSETS_DATA_ROOT"]) / "cm.duckdb"
     _, ((days,),) = run_query(database, "SELECT count(DISTINCT observation_day) FROM plumes")
     assert days == 1
+    # a Celery pool worker may not start figure processes: its steps draw the pictures themselves
+    _, rows = run_query(database, "SELECT plume_id, error, quicklook_png FROM plume_products")
+    assert rows and all(error is None and Path(png).is_file() for _, error, png in rows), rows
 
 
 def _descendants(processes: list[subprocess.Popen]) -> set[int]:
