@@ -63,6 +63,9 @@ def test_the_graph_writes_its_tables_and_rasters_to_s3(s3_graph):
         assert len(store.read_tables(table)), table
     for table in ("sources/sources.parquet", "sources/source_stats.parquet"):
         assert store.exists(table), table
+    quicklooks = store.read_tables("products/day=*.parquet")["quicklook_png"]
+    assert quicklooks.notna().all() and all(uri.startswith(s3_graph["root"] + "/plots/") and
+                                            store.fs.cat_file(uri)[:4] == b"\x89PNG" for uri in quicklooks)
     assert store.glob("**/.*.tmp") == [], "temporary objects left behind"
 
 
