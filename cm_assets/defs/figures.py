@@ -9,7 +9,8 @@ overlaps its fetching (a step with nothing to draw starts none), else the first 
 until one of them runs, pictures are drawn on the calling threads (a start-up is never waited
 for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled; a
 caller with nothing else to do meanwhile draws the pictures no worker has taken yet itself. A
-picture whose worker died is drawn by the caller; a process whose workers cannot start at all (a
+picture handed to a pool that broke before any worker ran is drawn by the caller (one whose
+worker died while running is logged as failed: it may be the cause); a process whose workers cannot start at all (a
 daemonic process such as a Celery pool worker, or a script that runs Dagster without an
 ``if __name__ == "__main__":`` guard: ``spawn`` re-imports it in each worker) draws every picture
 on its own threads, with one warning.
@@ -52,7 +53,8 @@ WORKERS_HELP = ("Processes rendering the pictures: 0 on the fetching threads; un
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
-_started: dict[int, Future] = {}
+#: Each pool's first call: done once one of its workers runs.
+_started: dict[ProcessPoolExecutor, Future] = {}
 #: Why this process cannot start figure workers (None: it can); then pictures are drawn on its threads.
 _cannot_start: str | None = None
 GUARD_HINT = ("a script that runs Dagster must keep its top level under `if __name__ == \"__main__\":` "
@@ -71,7 +73,7 @@ def _pool(workers: int) -> ProcessPoolExecutor | None:
         if pool is None:
             pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
                                                          initializer=exit_with, initargs=(os.getpid(),))
-            _started[workers] = pool.submit(os.getpid)  # done once a worker has started
+            _started[pool] = pool.submit(os.getpid)
         return pool
 
 
@@ -79,7 +81,7 @@ def _started_pool(workers: int) -> ProcessPoolExecutor | None:
     """The pool of ``workers`` processes once one of them runs, else None (it is being started:
     a process takes about a second to import the drawing code, which no figure should wait for)."""
     pool = _pool(workers)
-    started = _started.get(workers)
+    started = _started.get(pool)
     return pool if pool is not None and started is not None and started.done() else None
 
 
@@ -95,10 +97,9 @@ def _discard(workers: int, pool: ProcessPoolExecutor, error: Exception) -> None:
     other (each picture would start, and lose, another process)."""
     with _lock:
         if _pools.get(workers) is pool:
-            started = _started.pop(workers)
+            started = _started.pop(pool)
             del _pools[workers]
-            ran = started.done() and not started.cancelled() and started.exception() is None
-            if isinstance(error, BrokenProcessPool) and not ran and _cannot_start is None:
+            if isinstance(error, BrokenProcessPool) and not _ran(started) and _cannot_start is None:
                 _give_up(f"{describe(error)} ({GUARD_HINT})")
     pool.shutdown(wait=False, cancel_futures=True)
 
@@ -123,6 +124,8 @@ class PendingFigure:
     png: Future
     draw: Callable[..., bytes]
     args: tuple
+    #: The start of the pool ``png`` was handed to (None: drawn on a thread).
+    pool_started: Future | None = None
 
     def draw_here(self) -> None:
         """Draw the figure on this thread if no worker has taken it yet."""
@@ -130,12 +133,20 @@ class PendingFigure:
             self.png = _drawn(self.draw, self.args)
 
     def result(self) -> bytes:
-        """The PNG, once drawn; drawn on this thread if its worker process died."""
+        """The PNG, once drawn; drawn on this thread if its pool broke before any of its workers ran
+        (a worker that died while running may have died of this very picture: that error stands)."""
         try:
             return self.png.result()
         except BrokenProcessPool:
+            if self.pool_started is None or _ran(self.pool_started):
+                raise
             self.png = _drawn(self.draw, self.args)
             return self.png.result()
+
+
+def _ran(started: Future) -> bool:
+    """Whether a pool's first call (see :func:`_pool`) ran in one of its workers."""
+    return started.done() and not started.cancelled() and started.exception() is None
 
 
 def _drawn(draw: Callable[..., bytes], args: tuple) -> Future:
@@ -168,11 +179,15 @@ def render(rel: str, draw: Callable[..., bytes], *args, workers: int | None = FI
     if pool is None:
         return PendingFigure(rel, _drawn(draw, args), draw, args)
     try:
-        return PendingFigure(rel, pool.submit(draw, *args), draw, args)
+        return _submitted(rel, pool, draw, args)
     except (BrokenProcessPool, RuntimeError) as error:  # a worker died earlier: start a new pool once
         _discard(count, pool, error)
         pool = _pool(count)
-        return PendingFigure(rel, pool.submit(draw, *args) if pool else _drawn(draw, args), draw, args)
+        return _submitted(rel, pool, draw, args) if pool else PendingFigure(rel, _drawn(draw, args), draw, args)
+
+
+def _submitted(rel: str, pool: ProcessPoolExecutor, draw: Callable[..., bytes], args: tuple) -> PendingFigure:
+    return PendingFigure(rel, pool.submit(draw, *args), draw, args, _started.get(pool))
 
 
 def write_figures(rows: list[dict], store: Storage, log: logging.Logger | None = None,
