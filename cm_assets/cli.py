@@ -34,7 +34,7 @@ def register_demo(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--scale", default="demo", help="replica world size (tiny|demo|full|N)")
     demo.add_argument("--data-root", default=os.environ.get("CM_ASSETS_DATA_ROOT", "data"))
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--until-days-ago", type=int, default=30,
+    demo.add_argument("--until-days-ago", type=int, default=60,
                       help="end the window this many days before the replica's today (0 = newest days, "
                            "whose L2B scenes are mostly not published yet)")
     demo.set_defaults(func=run_demo)

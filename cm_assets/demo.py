@@ -93,11 +93,11 @@ def print_summary(database: str) -> None:
 
 
 def run(days: int = 30, scale: str = "demo", data_root: str = "data", seed: int = 7,
-        until_days_ago: int = 30) -> int:
+        until_days_ago: int = 60) -> int:
     """Run the demo over ``days`` days ending ``until_days_ago`` days before the replica's today.
 
-    The default window ends 30 days back because L2B scenes publish days to weeks after their
-    plumes (as upstream): the newest days are mostly ``deferred`` crops until those scenes appear.
+    The default window ends 60 days back because L2B scenes publish days to months after their
+    plumes (as upstream): in a window ending 30 days back most crops are still ``deferred``.
     """
     from cm_assets.dev import dagster_home
 
