@@ -8,12 +8,13 @@ thread. ``workers=None`` (the default) uses :data:`AUTO_WORKERS` processes, whic
 overlaps its fetching (a step with nothing to draw starts none), else the first picture starts them;
 until one of them runs, pictures are drawn on the calling threads (a start-up is never waited
 for). Either way the PNG is written by :func:`write_figures` when the day's table is assembled; a
-caller with nothing else to do meanwhile draws the pictures no worker has taken yet itself. A
-picture handed to a pool that broke before any worker ran is drawn by the caller (one whose
-worker died while running is logged as failed: it may be the cause); a process whose workers cannot start at all (a
-daemonic process such as a Celery pool worker, or a script that runs Dagster without an
-``if __name__ == "__main__":`` guard: ``spawn`` re-imports it in each worker) draws every picture
-on its own threads, with one warning.
+caller with nothing else to do meanwhile draws the pictures no worker has taken yet itself.
+
+A process whose workers cannot start (a daemonic one such as a Celery pool worker, or a script
+that runs Dagster without an ``if __name__ == "__main__":`` guard: ``spawn`` re-imports it in each
+worker) draws every picture on its own threads, those handed to the pool that failed to start
+included, with one warning. A picture whose worker died while running is logged as failed: it may
+be what killed the worker.
 """
 
 from __future__ import annotations
