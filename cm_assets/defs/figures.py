@@ -177,17 +177,17 @@ def render(rel: str, draw: Callable[..., bytes], *args, workers: int | None = FI
     pool = None
     if count > 0 and (start or count in _pools):
         pool = _started_pool(count) if workers is None else _pool(count)
-    if pool is None:
-        return PendingFigure(rel, _drawn(draw, args), draw, args)
     try:
-        return _submitted(rel, pool, draw, args)
+        return _handed(rel, pool, draw, args)
     except (BrokenProcessPool, RuntimeError) as error:  # a worker died earlier: start a new pool once
         _discard(count, pool, error)
-        pool = _pool(count)
-        return _submitted(rel, pool, draw, args) if pool else PendingFigure(rel, _drawn(draw, args), draw, args)
+        return _handed(rel, _pool(count), draw, args)
 
 
-def _submitted(rel: str, pool: ProcessPoolExecutor, draw: Callable[..., bytes], args: tuple) -> PendingFigure:
+def _handed(rel: str, pool: ProcessPoolExecutor | None, draw: Callable[..., bytes], args: tuple) -> PendingFigure:
+    """``draw(*args)`` handed to ``pool``, or drawn on this thread without one."""
+    if pool is None:
+        return PendingFigure(rel, _drawn(draw, args), draw, args)
     return PendingFigure(rel, pool.submit(draw, *args), draw, args, _started.get(pool))
 
 

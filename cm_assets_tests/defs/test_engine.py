@@ -163,7 +163,7 @@ def test_a_caller_with_nothing_else_to_do_draws_the_queued_pictures(tmp_path):
     with multiprocessing.get_context("spawn").Manager() as manager, ThreadPoolExecutor(1) as caller:
         release = manager.Event()
         pool = figures._pool(1)
-        worker = figures._started[figures._pools[1]].result(timeout=WAIT)
+        worker = figures._started[pool].result(timeout=WAIT)
         busy = pool.submit(release.wait, WAIT)  # the single worker is kept busy
         rows = [{"plume_id": f"p{n}", "png": figures.render(f"plots/p{n}.png", drawn_by, workers=1)}
                 for n in range(5)]
@@ -205,8 +205,7 @@ def test_a_dead_worker_is_replaced_by_a_new_pool_of_the_same_size(monkeypatch):
 def test_a_picture_whose_worker_died_drawing_it_is_logged_not_drawn_here(tmp_path, caplog):
     """The picture may be what killed its worker: drawing it in the run's process could kill the run."""
     figures.shutdown_pools()
-    figures._pool(1)
-    worker = figures._started[figures._pools[1]].result(timeout=WAIT)
+    worker = figures._started[figures._pool(1)].result(timeout=WAIT)
     rows = [{"plume_id": "p", "png": figures.render("plots/p.png", drawn_by, 30.0, workers=1)}]
     deadline = time.monotonic() + WAIT
     while not rows[0]["png"].png.running() and time.monotonic() < deadline:  # the worker draws it
