@@ -92,33 +92,38 @@ def top_picture(frame: pd.DataFrame, png_column: str, rank_column: str = "emissi
 
 
 class PicturePreviews:
-    """Each day's most significant picture (see :func:`top_picture`) and a thumbnail of it, made as
-    the day is assembled, on the figure workers if they run: the step's metadata, written at its
-    end, then decodes no picture on the run's own process."""
+    """Each table's most significant picture (see :func:`top_picture`; a table per day, or one for
+    an unpartitioned asset) and a thumbnail of it, made as the table is assembled, on the figure
+    workers if they run: the step's metadata, written at its end, then decodes no picture on the
+    run's own process. Metadata keys ``{name}_top`` and ``{name}_preview`` (``name``: the picture
+    column by default); the caption names the row by ``label_column``."""
 
     def __init__(self, png_column: str, caption: str, log: logging.Logger, rank_column: str = "emission_auto",
-                 workers: int | None = figures.FIGURE_WORKERS) -> None:
+                 workers: int | None = figures.FIGURE_WORKERS, label_column: str = "plume_id",
+                 name: str | None = None) -> None:
         self.png_column, self.caption, self.rank_column, self.workers = png_column, caption, rank_column, workers
+        self.label_column, self.name = label_column, name or png_column
         self._log = log
-        self._pending: dict[str, tuple[str, str, figures.PendingFigure]] = {}
+        self._pending: dict[str | None, tuple[str, str, figures.PendingFigure]] = {}
 
-    def add(self, day: str, table: pd.DataFrame) -> None:
-        """Start the thumbnail of the most significant picture of ``day``'s ``table``."""
+    def add(self, day: str | None, table: pd.DataFrame) -> None:
+        """Start the thumbnail of the most significant picture of ``day``'s ``table`` (None: the
+        asset's only table)."""
         top = top_picture(table, self.png_column, self.rank_column)
         if top is not None:
             path = str(table[self.png_column].iloc[top])
-            self._pending[day] = (table["plume_id"].iloc[top], path, figures.render(
+            self._pending[day] = (table[self.label_column].iloc[top], path, figures.render(
                 path, plots.file_thumbnail, path, workers=self.workers, start=False))
 
-    def metadata(self, day: str) -> dict:
+    def metadata(self, day: str | None) -> dict:
         """A link to ``day``'s most significant picture and its thumbnail embedded ({} without a
         picture; the link alone if the thumbnail failed)."""
         if day not in self._pending:
             return {}
-        plume_id, path, thumbnail = self._pending.pop(day)
-        metadata = {f"{self.png_column}_top": MetadataValue.path(path)}
+        label, path, thumbnail = self._pending.pop(day)
+        metadata = {f"{self.name}_top": MetadataValue.path(path)}
         try:
-            metadata[f"{self.png_column}_preview"] = embedded_png(thumbnail.result(), f"{self.caption}: {plume_id}")
+            metadata[f"{self.name}_preview"] = embedded_png(thumbnail.result(), f"{self.caption}: {label}")
         except Exception as error:  # a preview never fails the step
             self._log.warning(f"{path}: no thumbnail for the metadata: {describe(error)}")
         return metadata

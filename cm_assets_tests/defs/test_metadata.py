@@ -79,3 +79,17 @@ def test_a_days_preview_links_its_top_picture_and_embeds_a_thumbnail(tmp_path, c
     assert missing["png_top"].value.endswith("gone.png") and "png_preview" not in missing
     assert "no thumbnail" in caplog.text
     assert previews.metadata("2026-03-06") == {} and previews.metadata("2026-03-04") == {}  # handed out once
+
+
+def test_an_unpartitioned_tables_preview_has_the_name_and_label_asked_for(tmp_path):
+    picture = tmp_path / "timeline.png"
+    Image.new("RGB", (800, 304), "blue").save(picture)
+    table = pd.DataFrame({"source_name": ["s1", "s2"], "timeline_png": [None, str(picture)],
+                          "site_emission": [90.0, 40.0]})
+    previews = PicturePreviews("timeline_png", "Emission timeline", logging.getLogger("t"),
+                               rank_column="site_emission", workers=0, label_column="source_name", name="timeline")
+    previews.add(None, table)
+    metadata = previews.metadata(None)
+    assert set(metadata) == {"timeline_top", "timeline_preview"}
+    assert metadata["timeline_top"].value == str(picture)
+    assert metadata["timeline_preview"].value.startswith("**Emission timeline: s2**")

@@ -12,7 +12,7 @@ from cm_assets.carbonmapper.errors import SourceNotFound, describe, is_run_wide
 from cm_assets.carbonmapper.transport import POOL_SIZE
 from cm_assets.defs import figures
 from cm_assets.defs.automation import after_upstream_settles, after_upstream_settles_or_daily
-from cm_assets.defs.metadata import embedded_png, table_metadata, top_picture
+from cm_assets.defs.metadata import PicturePreviews, table_metadata
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.defs.sources.build import attribution, regional_bboxes
 from cm_assets.storage import layout
@@ -177,10 +177,9 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
                                                       "persistence_recomputed"])
     metadata.update({"overpass_footprints": len(footprints), "failed_sources": len(failed),
                      "path": MetadataValue.path(store.uri(layout.SOURCE_STATS))})
-    top = top_picture(table, "timeline_png", "site_emission") if store.is_local else None
-    if top is not None:
-        path = table["timeline_png"].iloc[top]
-        metadata["timeline_top"] = MetadataValue.path(path)
-        metadata["timeline_preview"] = embedded_png(plots.file_thumbnail(path),
-                                                    f"Emission timeline: {table['source_name'].iloc[top]}")
+    if store.is_local:
+        previews = PicturePreviews("timeline_png", "Emission timeline", context.log, rank_column="site_emission",
+                                   workers=config.figure_workers, label_column="source_name", name="timeline")
+        previews.add(None, table)
+        metadata.update(previews.metadata(None))
     return MaterializeResult(metadata=metadata)
