@@ -79,8 +79,8 @@ def main() -> int:
         defs = build_definitions(CarbonMapperResource(api_url=replica.api_url),
                                  StorageResource(root=str(materialized)))
         day = plume.scene_timestamp.strftime("%Y-%m-%d")
-        assert defs.resolve_job_def("refresh_days").execute_in_process(
-            partition_key=day, instance=DagsterInstance.ephemeral()).success
+        with DagsterInstance.ephemeral() as instance:
+            assert defs.resolve_job_def("refresh_days").execute_in_process(partition_key=day, instance=instance).success
         runs: dict[str, list[tuple[float, int, int]]] = {"fetch": [], "reuse": []}
         for i in range(args.rounds):
             runs["fetch"].append(run_once(replica, plume.plume_id, work / f"empty{i}", work / f"out-a{i}"))
