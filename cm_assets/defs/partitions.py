@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
-from dagster import DailyPartitionsDefinition
+from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition, asset
 
 OBSERVATION_START = "2016-08-01"
 # Dagster's run tags of a single-run backfill over a partition range
@@ -13,6 +15,16 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 observation_days = DailyPartitionsDefinition(start_date=OBSERVATION_START, timezone="UTC", end_offset=1)
 """One partition per UTC observation day; the current (incomplete) day is included."""
+
+
+def day_asset(**kwargs: Any):
+    """``@asset`` partitioned by observation day, a backfill of any number of days running as one run
+    (``BackfillPolicy.single_run``: one fetch engine for all its days). That parameter is beta in the
+    pinned Dagster release; its notice, printed by every process that imports the asset, is silenced
+    here and nowhere else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Parameter `backfill_policy`", BetaWarning)
+        return asset(partitions_def=observation_days, backfill_policy=BackfillPolicy.single_run(), **kwargs)
 
 
 def day_window(day: str) -> tuple[datetime, datetime]:

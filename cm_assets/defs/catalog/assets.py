@@ -7,10 +7,8 @@ import numpy as np
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from cm_assets.carbonmapper.models import PlumeRecord
@@ -19,7 +17,7 @@ from cm_assets.defs.catalog.build import build_catalog_days, conflicting_duplica
 from cm_assets.defs.catalog.drift import DriftObserver, drift_check_specs
 from cm_assets.defs.day_records import prefetched_payloads
 from cm_assets.defs.metadata import Preview, table_schema
-from cm_assets.defs.partitions import observation_days
+from cm_assets.defs.partitions import day_asset
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
@@ -72,9 +70,7 @@ def catalog_metadata(preview: Preview, rows: np.ndarray, quarantined: int, confl
     }
 
 
-@asset(
-    partitions_def=observation_days,
-    backfill_policy=BackfillPolicy.single_run(),
+@day_asset(
     group_name="catalog",
     kinds={"geoparquet"},
     check_specs=checks.check_specs("plume_catalog", CATALOG_CHECKS) + drift_check_specs(),

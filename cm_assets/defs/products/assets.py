@@ -8,11 +8,9 @@ from pathlib import Path
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 from pydantic import Field
 
@@ -26,7 +24,7 @@ from cm_assets.defs import checks, figures
 from cm_assets.defs.day_tables import all_days, build_days, read_previous, remove_plume_temporaries
 from cm_assets.defs.engine import DayPlan
 from cm_assets.defs.metadata import PicturePreviews, table_metadata
-from cm_assets.defs.partitions import observation_days
+from cm_assets.defs.partitions import day_asset
 from cm_assets.defs.products import stats
 from cm_assets.defs.resources import CarbonMapperResource, StorageResource
 from cm_assets.reports import plots
@@ -171,9 +169,7 @@ def products_checks(frame: pd.DataFrame) -> list:
             checks.check_ime_agreement(frame)]
 
 
-@asset(
-    partitions_def=observation_days,
-    backfill_policy=BackfillPolicy.single_run(),
+@day_asset(
     deps=["plume_catalog"],
     group_name="products",
     kinds={"geoparquet", "cog"},

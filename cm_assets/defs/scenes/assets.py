@@ -7,11 +7,9 @@ from datetime import datetime, timezone
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 from pydantic import Field
 from shapely.geometry import box
@@ -28,7 +26,7 @@ from cm_assets.defs.day_tables import all_days, build_days, read_previous, remov
 from cm_assets.defs.engine import DayPlan
 from cm_assets.defs.give_up import unpublished_scene_status
 from cm_assets.defs.metadata import PicturePreviews, table_metadata
-from cm_assets.defs.partitions import observation_days
+from cm_assets.defs.partitions import day_asset
 from cm_assets.defs.resources import CarbonMapperResource, FreshnessResource, StorageResource
 from cm_assets.defs.scenes.stats import crop_stats
 from cm_assets.reports import plots
@@ -197,9 +195,7 @@ def crops_metadata(table: pd.DataFrame, store: Storage, day: str, previews: Pict
     return metadata
 
 
-@asset(
-    partitions_def=observation_days,
-    backfill_policy=BackfillPolicy.single_run(),
+@day_asset(
     deps=["plume_catalog", "plume_products"],
     group_name="scenes",
     kinds={"geoparquet", "cog"},

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from cm_assets.defs.partitions import observation_days
 
 DAY_ASSETS = ["plume_catalog", "plume_products", "scene_crops"]
 
 refresh_days = define_asset_job(
     "refresh_days",
     selection=AssetSelection.assets(*DAY_ASSETS, "warehouse"),
-    partitions_def=observation_days,
     description="Materialize the day partitions (catalog, products, crops) and refresh the warehouse "
                 "tables in the same run, so new plumes are queryable when it ends; what the sensors and "
                 "the daily schedule request (sources and source statistics follow by automation). "
@@ -28,7 +26,6 @@ refresh_warehouse = define_asset_job(
 refresh_all = define_asset_job(
     "refresh_all",
     selection=AssetSelection.assets(*DAY_ASSETS, "sources", "source_stats", "warehouse"),
-    partitions_def=observation_days,
     description="The whole graph for one day or a range of days in one run: the day chain, then "
                 "sources, source statistics and the warehouse (used by `cm-assets demo`).",
 )
