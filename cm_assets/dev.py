@@ -9,10 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cm_assets.processes import stop_group
+from cm_assets.processes import exit_on_termination, stop_group
 from cm_assets.replica.process import ReplicaProcess
 
 GRACE_SECONDS = 10.0
+#: ``dagster dev`` warns on start that ``dg dev`` supersedes it; ``dg dev`` starts the same services
+#: but needs the separate ``dg`` CLI and a ``[tool.dg]`` project, so the notice is silenced (in that
+#: process only: the code server and runs it starts are not given the option).
+SUPERSEDED_NOTICE = "ignore:Function `dev_command` is superseded"
+
+
+def dagster_dev_command(workspace: Path, port: int) -> list[str]:
+    """``dagster dev`` on ``workspace``, its UI on loopback ``port``."""
+    return [sys.executable, "-W", SUPERSEDED_NOTICE, "-m", "dagster", "dev", "-w", str(workspace),
+            "-h", "127.0.0.1", "-p", str(port)]
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +46,9 @@ def dagster_home(root: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the replica, then ``dagster dev`` against it; stop both on exit or Ctrl-C."""
+    """Start the replica, then ``dagster dev`` against it; stop both on exit, Ctrl-C, SIGTERM or SIGHUP
+    (``dagster dev`` leads its own session, so a signal to this process alone would orphan it)."""
+    exit_on_termination()
     root = Path.cwd()
     data_root = Path(args.data_root).resolve()
     with ReplicaProcess(data_root / "replica", scale=args.scale) as replica:
@@ -49,13 +61,10 @@ def run(args: argparse.Namespace) -> int:
             "CM_ASSETS_DATA_ROOT": str(data_root),
         }
         print(f"replica: {replica.api_url} (admin {replica.admin_url})", flush=True)
-        print(f"Dagster UI: http://127.0.0.1:{args.ui_port}", flush=True)
-        dagster = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
-             "-h", "127.0.0.1", "-p", str(args.ui_port)],
-            env=env,
-            start_new_session=True,
-        )
+        print(f"Dagster UI: http://127.0.0.1:{args.ui_port} (instance settings: "
+              f"{Path(env['DAGSTER_HOME']) / 'dagster.yaml'})", flush=True)
+        dagster = subprocess.Popen(dagster_dev_command(root / "workspace.yaml", args.ui_port),
+                                   env=env, start_new_session=True)
         try:
             return dagster.wait()
         except KeyboardInterrupt:

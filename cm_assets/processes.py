@@ -26,3 +26,14 @@ def stop_group(process: subprocess.Popen, grace: float = 5.0) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def exit_on_termination() -> None:
+    """Make SIGTERM and SIGHUP (``kill``, a service manager, a closed terminal) raise SystemExit in
+    the main thread, as Ctrl-C raises KeyboardInterrupt, so ``finally`` blocks that stop child
+    process groups run; by default either signal ends Python without running them."""
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, leave)

@@ -8,18 +8,7 @@ from pathlib import Path
 from dagster import DagsterInstance
 
 from cm_assets.cli import main
-
-
-def _processes_mentioning(text: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in args and "pytest" not in args:
-            found.append(args)
-    return found
+from cm_assets_tests.helpers.processes import processes_mentioning
 
 
 USER_ENV = {"CM_ASSETS_DATA_ROOT": "elsewhere", "CARBONMAPPER_API_URL": "http://127.0.0.1:9/api/v1",
@@ -50,7 +39,7 @@ def test_demo_runs_the_graph_and_stops_its_replica(tmp_path, capsys, monkeypatch
     # the run is recorded in the instance `make dev` opens, so the UI shows its materializations
     runs = DagsterInstance.from_config(str(home)).get_runs()
     assert len(runs) == 1 and runs[0].is_success
-    assert not _processes_mentioning(str(root / "replica"))
+    assert not processes_mentioning(str(root / "replica"))
     assert {name: os.environ.get(name) for name in USER_ENV} == USER_ENV
     assert not Path("elsewhere").exists()
     assert main(["sql", "--db", str(warehouse), "SELECT count(*) AS n FROM plumes_enriched"]) == 0

@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from cm_assets.dev import dagster_dev_command
 from cm_assets.processes import stop_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,9 +62,7 @@ class DagsterDev:
         shutil.copyfile(REPO_ROOT / "dagster.yaml", self.home / "dagster.yaml")
         with open(self.log_path, "wb") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
-                 "-h", "127.0.0.1", "-p", str(self.port)],
-                cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                dagster_dev_command(REPO_ROOT / "workspace.yaml", self.port), cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             self.location = wait_for(self._loaded_location, timeout, "dagster dev to load the code")
