@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rasterio import features
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
@@ -191,8 +189,7 @@ def alpha_outline(mask: GeoArray) -> BaseGeometry:
     """Polygon of the non-zero alpha band of an RGBA mask, in EPSG:4326."""
     alpha = mask.values[-1]
     valid = (alpha > 0) & ~np.isnan(alpha) if alpha.dtype.kind == "f" else alpha > 0
-    polygons = [shape(geom) for geom, _ in features.shapes(valid.astype("uint8"), mask=valid,
-                                                            transform=mask.transform)]
+    polygons = mask.polygons(valid)
     if not polygons:
         raise ProductNotAvailable("outline", None)
     return reproject_geometry(unary_union(polygons), mask.crs, "EPSG:4326")

@@ -90,3 +90,27 @@ def test_reprojection_reuses_one_transformer_per_pair_and_matches_a_fresh_one():
     assert first.equals_exact(fresh, 1e-12) and again.equals_exact(fresh, 1e-12)
     assert -121 < first.centroid.x < -119 and 55 < first.centroid.y < 56  # longitude first
     assert geo._transformer(geo._crs_text(utm), "EPSG:4326") is geo._transformer(geo._crs_text(utm), "EPSG:4326")
+
+
+
+def test_feature_functions_take_turns():
+    """rasterio's feature functions, run in parallel threads, now and then warn that an in-memory
+    dataset has no geotransform although their results are right (a false alarm in a run's log), so
+    ``pixels_inside`` and ``polygons`` run one at a time: neither runs while the other holds the lock."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from shapely.geometry import box
+
+    from cm_assets.carbonmapper import geo
+
+    grid = GeoArray(np.zeros((1, 40, 30), "float32"), TRANSFORM, rasterio.crs.CRS.from_epsg(32613))
+    selected = np.zeros((40, 30), bool)
+    selected[10:20, 5:25] = True
+    outline = box(500000 + 30 * 5, 3600000 - 30 * 20, 500000 + 30 * 25, 3600000 - 30 * 10)
+    with ThreadPoolExecutor(2) as pool:
+        with geo._FEATURES_LOCK:
+            inside = pool.submit(grid.pixels_inside, outline, grid.crs)
+            polygons = pool.submit(grid.polygons, selected)
+            assert not wait([inside, polygons], timeout=0.5).done
+        assert (inside.result(timeout=60) == selected).all()
+        assert [p.bounds for p in polygons.result(timeout=60)] == [outline.bounds]

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from rasterio.features import geometry_mask
 from shapely.geometry.base import BaseGeometry
 
-from cm_assets.carbonmapper.geo import GeoArray, reproject_geometry
-
-
-def outline_pixels(raster: GeoArray, outline: BaseGeometry) -> np.ndarray:
-    """Boolean grid of ``raster``: True where a pixel centre lies inside the lon/lat ``outline``."""
-    geom = reproject_geometry(outline, "EPSG:4326", raster.crs)
-    return geometry_mask([geom], out_shape=raster.values.shape[1:], transform=raster.transform, invert=True)
+from cm_assets.carbonmapper.geo import GeoArray
 
 
 def crop_stats(cmf: GeoArray, uncertainty: GeoArray | None, artifact: GeoArray | None,
                outline: BaseGeometry) -> dict:
     values = cmf.valid_values()
-    inside = outline_pixels(cmf, outline)
+    inside = cmf.pixels_inside(outline)
     out = {"crop_height": int(values.shape[0]), "crop_width": int(values.shape[1]),
            "resolution_m": float(abs(cmf.transform.a)), "crs": str(cmf.crs),
            "cmf_nodata_fraction": float(np.isnan(values).mean())}
