@@ -16,7 +16,9 @@ from cm_assets.sql import cli as warehouse_cli
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser; each area registers its own sub-commands."""
-    parser = argparse.ArgumentParser(prog="cm-assets", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="cm-assets", description="Carbon Mapper plume data as a Dagster asset graph: the local API "
+        "replica, the demo run, SQL on the warehouse, the Dagster UI, plume and source reports, GIS exports.")
     commands = parser.add_subparsers(dest="command", required=True)
     replica_cli.register(commands)
     warehouse_cli.register(commands)
@@ -30,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 def register_demo(commands: argparse._SubParsersAction) -> None:
     """Add the ``demo`` sub-command (Dagster is imported only when it runs)."""
     demo = commands.add_parser("demo", help="start the replica, materialize the graph, print a summary")
-    demo.add_argument("--days", type=int, default=30, help="last N observation days of the replica world")
+    demo.add_argument("--days", type=int, default=30, help="how many observation days (ending --until-days-ago before the replica's today)")
     demo.add_argument("--scale", default="demo", help="replica world size (tiny|demo|full|N)")
     demo.add_argument("--data-root", default=os.environ.get("CM_ASSETS_DATA_ROOT", "data"))
     demo.add_argument("--seed", type=int, default=7)
