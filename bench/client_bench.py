@@ -14,7 +14,6 @@ Usage: ``python bench/client_bench.py [--write docs/client.md]``.
 from __future__ import annotations
 
 import argparse
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +26,8 @@ from cm_assets.carbonmapper.geo import window_block_bytes
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS
 from cm_assets.carbonmapper.scenes import _window
 from cm_assets.replica.process import ReplicaProcess
+from figures_block import README, write_block
 
-MARK_START, MARK_END = "<!-- client-bench:start -->", "<!-- client-bench:end -->"
 PAD_PX = 64
 
 
@@ -110,18 +109,9 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write_into(doc: Path, text: str) -> None:
-    body = doc.read_text()
-    block = f"{MARK_START}\n{text}\n{MARK_END}"
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
-    if not pattern.search(body):
-        raise SystemExit(f"{doc}: markers {MARK_START} / {MARK_END} not found")
-    doc.write_text(pattern.sub(lambda _: block, body))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, help="replace the figures block in this Markdown file")
+    parser.add_argument("--write", type=Path, help="replace the figures block in this Markdown file and the README")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, \
             ReplicaProcess(Path(tmp), seed=7, scale="tiny", end="2026-11-24",
@@ -131,7 +121,7 @@ def main() -> None:
             f"(whole files for per-plume products; touched COG blocks for crops).\n\n{table(rows)}")
     print(text)
     if args.write:
-        write_into(args.write, text)
+        write_block("client-bench", text, args.write, README)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ docs/freshness.md between the ``latency`` markers.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
@@ -31,11 +30,11 @@ from cm_assets.replica.world import WorldConfig  # noqa: E402
 from cm_assets.replica.world_generator import build_world  # noqa: E402
 from cm_assets_tests.e2e.flows import finished_runs, first_cursor_tick, query_warehouse  # noqa: E402
 from cm_assets_tests.e2e.stack import DagsterDev, wait_for  # noqa: E402
+from figures_block import write_block  # noqa: E402
 
 END = "2026-11-24"
 CLOCK_START = "2026-11-25T00:00:00Z"
 DOCS = REPO / "docs" / "freshness.md"
-MARKERS = ("<!-- latency:start -->", "<!-- latency:end -->")
 
 
 def replica_now(replica: ReplicaProcess) -> pd.Timestamp:
@@ -77,12 +76,6 @@ def measure(samples: int, workdir: Path) -> list[float]:
     return latencies
 
 
-def write_docs(text: str) -> None:
-    body = DOCS.read_text()
-    pattern = re.compile(re.escape(MARKERS[0]) + ".*?" + re.escape(MARKERS[1]), re.S)
-    DOCS.write_text(pattern.sub(f"{MARKERS[0]}\n{text}\n{MARKERS[1]}", body))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=3)
@@ -96,7 +89,7 @@ def main() -> int:
             f"max {max(latencies):.0f} s.")
     print(text)
     if not args.no_docs:
-        write_docs(text)
+        write_block("latency", text, DOCS)
     return 0
 
 

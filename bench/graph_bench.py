@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import statistics
 import sys
@@ -32,6 +31,8 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+
+from figures_block import write_block
 
 # A figure worker (multiprocessing's spawn) re-imports this script as __mp_main__: there it imports
 # nothing more, as a worker of a run Dagster launches (`python -m dagster`, never re-imported).
@@ -405,12 +406,6 @@ def render(graph: dict | None, full: dict | None, ab: dict | None = None) -> str
     return "\n".join(lines)
 
 
-def write_docs(table: str) -> None:
-    text = DOCS.read_text()
-    block = f"<!-- bench:start -->\n{table}\n<!-- bench:end -->"
-    DOCS.write_text(re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", lambda _: block, text, flags=re.S))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="demo", help="replica world of the whole-graph run")
@@ -480,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if not args.no_docs:
         if graph is not None and full is not None:
-            write_docs(table)
+            write_block("graph-bench", table, DOCS)
         else:
             print(f"{DOCS.name} not written: a run with --skip-graph or --skip-full would drop the rows it did not measure")
     return 0 if all(r is None or r["success"] for r in (graph, full, ab)) else 1

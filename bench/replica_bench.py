@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import tempfile
 import threading
 import time
@@ -26,9 +25,9 @@ from pathlib import Path
 import requests
 
 from cm_assets.replica.process import ReplicaProcess
+from figures_block import README, write_block
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "replica.md"
-BLOCK = re.compile(r"<!-- bench:start -->.*?<!-- bench:end -->", re.S)
 
 
 def _timed(call: Callable[[], requests.Response]) -> tuple[float, requests.Response]:
@@ -173,11 +172,8 @@ def main() -> int:
         return 0
     table = render(run(args.scale, args.end), args.scale)
     print(table)
-    if not args.no_write and DOC.exists():
-        text = DOC.read_text()
-        block = f"<!-- bench:start -->\n{table}\n<!-- bench:end -->"
-        DOC.write_text(BLOCK.sub(lambda _: block, text) if BLOCK.search(text)
-                       else text + "\n" + block + "\n")
+    if not args.no_write:
+        write_block("replica-bench", table, DOC, README)
     return 0
 
 

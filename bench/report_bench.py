@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+
+from figures_block import README, write_block
 
 # A figure worker (multiprocessing's spawn) re-imports this script as __mp_main__: there it imports
 # nothing more, as a worker of a run Dagster launches (`python -m dagster`, never re-imported).
@@ -33,7 +34,6 @@ if __name__ != "__mp_main__":
     from cm_assets.defs.resources import CarbonMapperResource, StorageResource
     from cm_assets.replica.process import ReplicaProcess
 
-MARK_START, MARK_END = "<!-- report-bench:start -->", "<!-- report-bench:end -->"
 END = "2026-11-24"
 
 
@@ -66,7 +66,7 @@ def run_once(replica: ReplicaProcess, plume_id: str, data_root: Path, out: Path)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--write", type=Path, help="rewrite the figures block of this markdown file")
+    parser.add_argument("--write", type=Path, help="rewrite the figures block of this markdown file and the README's")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="report-bench-"))
     with ReplicaProcess(work / "replica", scale="tiny", end=END,
@@ -95,10 +95,7 @@ def main() -> int:
     block = "\n".join(lines)
     print(block)
     if args.write:
-        text = args.write.read_text()
-        new = re.sub(f"{re.escape(MARK_START)}.*?{re.escape(MARK_END)}",
-                     f"{MARK_START}\n{block}\n{MARK_END}", text, flags=re.S)
-        args.write.write_text(new)
+        write_block("report-bench", block, args.write, README)
     return 0
 
 

@@ -40,6 +40,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from figures_block import write_block
+
 # A figure worker (multiprocessing's spawn) re-imports this script as __mp_main__: there it imports
 # nothing more, as a worker of a run Dagster launches (`python -m dagster`, never re-imported).
 if __name__ != "__mp_main__":
@@ -261,12 +263,6 @@ def repeated_paths(run: dict, top: int = 8) -> list[str]:
     return [f"{count:6d}  {pattern}" for pattern, count in sorted(folded.items(), key=lambda kv: -kv[1])[:top]]
 
 
-def write_docs(table: str) -> None:
-    text = DOCS.read_text()
-    block = f"<!-- vs-seed:start -->\n{table}\n<!-- vs-seed:end -->"
-    DOCS.write_text(re.sub(r"<!-- vs-seed:start -->.*?<!-- vs-seed:end -->", lambda _: block, text, flags=re.S))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first", default="2026-03-04")
@@ -286,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nmost requested paths, {side} (loopback, first pair):")
         print("\n".join(repeated_paths(report["results"]["loopback"][side][0])))
     if not args.no_docs:
-        write_docs(table)
+        write_block("vs-seed", table, DOCS)
     ok = all(r["success"] for runs in report["results"].values() for r in runs["cm_assets"])
     return 0 if ok else 1
 
