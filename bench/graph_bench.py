@@ -323,17 +323,17 @@ def bench_full_catalog(work: Path, instance: str = "ephemeral",
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         requests_made = _stats(replica)["requests"]
         started = time.perf_counter()
-        with DagsterInstance.ephemeral() as instance:
+        with DagsterInstance.ephemeral() as sources_instance:
             sources = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-                asset_selection=[AssetKey("sources"), AssetKey("warehouse")], instance=instance)
+                asset_selection=[AssetKey("sources"), AssetKey("warehouse")], instance=sources_instance)
         sources_wall = time.perf_counter() - started
         stats, stats_wall = None, None
         if source_stats and sources.success:
             started = time.perf_counter()
-            with DagsterInstance.ephemeral() as instance:
+            with DagsterInstance.ephemeral() as stats_instance:
                 stats = defs.resolve_job_def("refresh_warehouse").execute_in_process(
                     asset_selection=[AssetKey("source_stats"), AssetKey("warehouse")],
-                    run_config={"ops": {"source_stats": {"config": {"plots": False}}}}, instance=instance)
+                    run_config={"ops": {"source_stats": {"config": {"plots": False}}}}, instance=stats_instance)
             stats_wall = time.perf_counter() - started
     database = root / "cm.duckdb"
     refresh_s, refresh_day, refresh_rows = bench_one_day_refresh(root, database)
