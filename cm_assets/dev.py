@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,9 +46,26 @@ def dagster_home(root: Path) -> Path:
     return home
 
 
+def port_in_use(port: int) -> bool:
+    """Whether something listens on loopback ``port`` (bound as the webserver binds, so a socket of a
+    server stopped a moment ago, in TIME_WAIT, does not count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the replica, then ``dagster dev`` against it; stop both on exit, Ctrl-C, SIGTERM or SIGHUP
     (``dagster dev`` leads its own session, so a signal to this process alone would orphan it)."""
+    if port_in_use(args.ui_port):
+        # dagster dev would run on without its UI, and the address printed would show another server
+        print(f"cm-assets dev: port {args.ui_port} is in use (another `cm-assets dev` or Dagster UI?); "
+              "stop it or choose another with --ui-port", file=sys.stderr)
+        return 2
     exit_on_termination()
     root = Path.cwd()
     data_root = Path(args.data_root).resolve()
