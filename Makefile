@@ -56,7 +56,7 @@ dev: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/replica_bench.py
-	$(BIN)/python bench/client_bench.py
+	$(BIN)/python bench/client_bench.py --write docs/client.md
 	$(BIN)/python bench/graph_bench.py
 	$(BIN)/python bench/freshness_latency.py
 	$(BIN)/python bench/report_bench.py --write docs/pipeline.md
