@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 def register_demo(commands: argparse._SubParsersAction) -> None:
     """Add the ``demo`` sub-command (Dagster is imported only when it runs)."""
     demo = commands.add_parser("demo", help="start the replica, materialize the graph, print a summary")
-    demo.add_argument("--days", type=int, default=30, help="how many observation days (ending --until-days-ago before the replica's today)")
+    demo.add_argument("--days", type=int, default=30,
+                      help="how many observation days (ending --until-days-ago before the replica's today)")
     demo.add_argument("--scale", default="demo", help="replica world size (tiny|demo|full|N)")
     demo.add_argument("--data-root", default=os.environ.get("CM_ASSETS_DATA_ROOT", "data"))
     demo.add_argument("--seed", type=int, default=7)

@@ -50,8 +50,8 @@ HTTP_OPTIONS: dict[str, str | int | bool] = {
 #: rasterio's feature functions (``geometry_mask``, ``shapes``) build an in-memory GDAL dataset per
 #: call. Run in parallel threads, one now and then warns ``NotGeoreferencedWarning: Dataset has no
 #: geotransform`` although its result is right (about 1 call in 3,000 here; odc-geo#131 reports the
-#: same of in-memory datasets). One at a time, they cannot: the run logs carry no false alarm about
-#: a crop's georeferencing, for 0.2-0.3 ms per call on a plume's grid.
+#: same of in-memory datasets). Run one at a time they do not, so run logs carry no false alarm
+#: about a crop's georeferencing; a call takes 0.2-0.3 ms on a plume's grid.
 _FEATURES_LOCK = threading.Lock()
 
 

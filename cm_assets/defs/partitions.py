@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition, asset
+from dagster import AssetsDefinition, BackfillPolicy, BetaWarning, DailyPartitionsDefinition, asset
 
 OBSERVATION_START = "2016-08-01"
 # Dagster's run tags of a single-run backfill over a partition range
@@ -17,7 +18,7 @@ observation_days = DailyPartitionsDefinition(start_date=OBSERVATION_START, timez
 """One partition per UTC observation day; the current (incomplete) day is included."""
 
 
-def day_asset(**kwargs: Any):
+def day_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """``@asset`` partitioned by observation day, a backfill of any number of days running as one run
     (``BackfillPolicy.single_run``: one fetch engine for all its days). That parameter is beta in the
     pinned Dagster release; its notice, printed by every process that imports the asset, is silenced
