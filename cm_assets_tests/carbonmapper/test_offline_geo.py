@@ -92,7 +92,6 @@ def test_reprojection_reuses_one_transformer_per_pair_and_matches_a_fresh_one():
     assert geo._transformer(geo._crs_text(utm), "EPSG:4326") is geo._transformer(geo._crs_text(utm), "EPSG:4326")
 
 
-
 def test_feature_functions_take_turns():
     """rasterio's feature functions, run in parallel threads, now and then warn that an in-memory
     dataset has no geotransform although their results are right (a false alarm in a run's log), so
