@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 from rasterio.transform import Affine
+
+#: Held around rasterio's feature functions (``geometry_mask``, ``shapes``): the server's threads run
+#: them in parallel, and run in parallel they now and then warn that their in-memory dataset has no
+#: geotransform although the result is right (the pipeline's client takes the same care).
+FEATURES_LOCK = threading.Lock()
+
 
 def derive_seed(*parts: object) -> int:
     """A stable 64-bit seed from any printable parts (independent of PYTHONHASHSEED)."""

@@ -66,7 +66,7 @@ from cm_assets.replica.product_files import (
     IME, L2B, RGB, VIS, AssetSpec, Condition, asset_spec, concentrations_nodata, media_type,
 )
 from cm_assets.replica.field_solver import PlumeSolution, PlumeSpec, SceneField
-from cm_assets.replica.grid import Grid, derive_seed, read_window
+from cm_assets.replica.grid import FEATURES_LOCK, Grid, derive_seed, read_window
 from cm_assets.replica.terrain import Site
 
 PNG_MAX_SIDE = 115
@@ -410,8 +410,9 @@ def _write_png(path: Path, data: np.ndarray) -> None:
 
 def _write_outline(path: Path, mask: np.ndarray, grid: Grid, r0: int, c0: int, plume_id: str) -> None:
     """The mask's polygons, in lon/lat, as a GeoJSON Feature."""
-    parts = [shapely.geometry.shape(geom) for geom, _ in shapes(
-        mask.astype("uint8"), mask=mask, transform=grid.window_transform(r0, c0))]
+    with FEATURES_LOCK:
+        parts = [shapely.geometry.shape(geom) for geom, _ in shapes(
+            mask.astype("uint8"), mask=mask, transform=grid.window_transform(r0, c0))]
     merged = shapely.union_all(parts)
     to_lonlat = Transformer.from_crs(grid.epsg, 4326, always_xy=True)
     lonlat = shapely.transform(merged, lambda xy: np.round(np.column_stack(

@@ -19,7 +19,7 @@ import shapely
 from pyproj import Transformer
 from rasterio.features import geometry_mask
 
-from cm_assets.replica.grid import Grid
+from cm_assets.replica.grid import FEATURES_LOCK, Grid
 
 FAILED_COLUMN_CLEARANCE = 60  # px between a failed column and any plume origin column
 NOISE_PPMM = {
@@ -58,7 +58,8 @@ def footprint_valid(grid: Grid, footprint_wkt: str) -> np.ndarray:
     to_utm = Transformer.from_crs(4326, grid.epsg, always_xy=True)
     polygon = shapely.transform(shapely.from_wkt(footprint_wkt), lambda xy: np.column_stack(
         to_utm.transform(xy[:, 0], xy[:, 1])))
-    return geometry_mask([polygon], out_shape=grid.shape, transform=grid.transform, invert=True)
+    with FEATURES_LOCK:
+        return geometry_mask([polygon], out_shape=grid.shape, transform=grid.transform, invert=True)
 
 
 def ragged_edges(grid: Grid, seed: int) -> np.ndarray:
