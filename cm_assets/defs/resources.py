@@ -14,6 +14,7 @@ from pydantic import Field, PrivateAttr
 from cm_assets.carbonmapper.budget import ENV_REQUESTS, ENV_STORE, ENV_WINDOW, BudgetSpec, parse_budget
 from cm_assets.carbonmapper.ratelimit import RateLimiter, RatePolicy
 from cm_assets.storage import layout
+from cm_assets.storage.origin import claim_data_root
 from cm_assets.storage.store import Storage
 
 DEFAULT_API_URL = "http://127.0.0.1:8700/api/v1"
@@ -106,9 +107,7 @@ class CarbonMapperResource(ConfigurableResource):
         without any, the credentials file (``CARBONMAPPER_CONFIG`` or the default paths) when there is one."""
         from cm_assets.carbonmapper import CarbonMapperClient, ClientConfig
 
-        env = os.environ
-        token, email, password = (env.get(name) or None
-                                  for name in (self.token_env, self.email_env, self.password_env))
+        token, email, password = self._environment_credentials()
         rate = self._pacing()
         budget = self.budget()
         if not token and email and password:
@@ -122,6 +121,20 @@ class CarbonMapperResource(ConfigurableResource):
                                         budget=budget)
         self._last_limiter = client.transport.limiter
         return client
+
+    def _environment_credentials(self) -> tuple[str | None, str | None, str | None]:
+        """Token, email and password from the variables named, each None when unset or empty."""
+        return tuple(os.environ.get(name) or None  # type: ignore[return-value]
+                     for name in (self.token_env, self.email_env, self.password_env))
+
+    def effective_api_url(self) -> str:
+        """The API base URL this resource's clients talk to: ``api_url``, or the credentials file's when
+        the credentials come from that file and ``api_url`` is left at its default (as ``get_client``)."""
+        if self.api_url != DEFAULT_API_URL or any(self._environment_credentials()):
+            return self.api_url
+        from cm_assets.carbonmapper import ClientConfig
+
+        return ClientConfig.from_file().api_url
 
     def _pacing(self) -> RatePolicy:
         """A new client's pacing: where the run's previous client left it, else from ``rate_start``.
@@ -176,6 +189,13 @@ class StorageResource(ConfigurableResource):
 
     def storage(self) -> Storage:
         return Storage(self.root)
+
+    def storage_for(self, carbonmapper: CarbonMapperResource) -> Storage:
+        """The data root, claimed for the API ``carbonmapper`` talks to: what every asset and sensor
+        that writes what it fetched opens (a data root holds one API's data; ``cm_assets.storage.origin``)."""
+        store = self.storage()
+        claim_data_root(store, carbonmapper.effective_api_url())
+        return store
 
     def duckdb_path(self) -> str:
         if self.warehouse_path:

@@ -24,6 +24,8 @@ SOURCE_STATS = "sources/source_stats.parquet"
 TIMELINE_KEYS = "plots/sources/timeline_keys.json"
 HISTORY = "history/plume_versions.parquet"
 WAREHOUSE = "cm.duckdb"
+#: the API the data root holds data from (``cm_assets.storage.origin``)
+ORIGIN = "ORIGIN.json"
 
 
 def day_table(table: str, day: str) -> str:

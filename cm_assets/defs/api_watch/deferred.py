@@ -97,7 +97,7 @@ def deferred_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: str 
 def deferred_scene_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
                           storage: StorageResource, freshness: FreshnessResource) -> SensorResult:
     with carbonmapper.get_client() as client:
-        requests, cursor = deferred_tick(client, storage.storage(), context.cursor, freshness,
+        requests, cursor = deferred_tick(client, storage.storage_for(carbonmapper), context.cursor, freshness,
                                          client.api_now())
     if not requests:
         return SensorResult(skip_reason="no deferred scene became available", cursor=cursor)

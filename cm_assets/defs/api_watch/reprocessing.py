@@ -105,7 +105,7 @@ def reprocessing_tick(client: CarbonMapperClient, storage: Storage, raw_cursor: 
 def reprocessed_plume_sensor(context: SensorEvaluationContext, carbonmapper: CarbonMapperResource,
                              storage: StorageResource, freshness: FreshnessResource) -> SensorResult:
     with carbonmapper.get_client() as client:
-        requests, cursor, added = reprocessing_tick(client, storage.storage(), context.cursor, freshness,
+        requests, cursor, added = reprocessing_tick(client, storage.storage_for(carbonmapper), context.cursor, freshness,
                                                     datetime.now(UTC))
     context.log.info(f"{added} history row(s) added; {len(requests)} day(s) to refresh")
     if not requests:

@@ -84,7 +84,7 @@ def plume_catalog(context: AssetExecutionContext, carbonmapper: CarbonMapperReso
     that do not parse, break a value rule, fall outside the run's days or conflict with another copy
     of their plume_id go to quarantine/day=YYYY-MM-DD.parquet with the field and the reason (a day
     without such records has no quarantine file)."""
-    store = storage.storage()
+    store = storage.storage_for(carbonmapper)
     frames, conflicting, columns = [], 0, set(TABLES["plumes"])
     drift = DriftObserver()
     # of killed writes, any day: one listing

@@ -182,7 +182,7 @@ def plume_products(context: AssetExecutionContext, config: ProductsConfig, carbo
     enhancement max/mean/sum, geodesic outline areas (m²), IME and the emission recomputed with
     cm_assets.ime and its ratio to emission_auto. Missing optional assets are listed per plume.
     Table: products/day=YYYY-MM-DD.parquet; quick-looks: plots/plumes/{plume_id}/quicklook.png."""
-    store = storage.storage()
+    store = storage.storage_for(carbonmapper)
     previews = PicturePreviews("quicklook_png", "Quick-look", context.log, workers=config.figure_workers) \
         if store.is_local else None
     with ThreadPoolExecutor(max_workers=max(1, config.file_workers), thread_name_prefix="file") as files:

@@ -210,7 +210,7 @@ def scene_crops(context: AssetExecutionContext, config: CropConfig, carbonmapper
     'deferred' and retried by the next run of the day (after the freshness resource's give_up_days:
     'gave_up').
     Table: crops/day=YYYY-MM-DD.parquet."""
-    store = storage.storage()
+    store = storage.storage_for(carbonmapper)
     give_up_days = freshness.give_up_days
     # the strongest comparison: highest signal over uncertainty
     previews = PicturePreviews("comparison_png", "L3A vs L2B", context.log, rank_column="snr_max",

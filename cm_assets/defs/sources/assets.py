@@ -51,7 +51,7 @@ def sources(context: AssetExecutionContext, config: SourcesConfig, carbonmapper:
     """Carbon Mapper sources around every materialized plume (one source listing per regional box
     of plumes, never a globe-spanning box; the boxes are listed concurrently) and the plume → source
     attribution table. Files: sources/sources.parquet, sources/plume_sources.parquet."""
-    store = storage.storage()
+    store = storage.storage_for(carbonmapper)
     plumes = materialized_plumes(store)
     boxes = regional_bboxes(plumes["lon"], plumes["lat"], config.region_deg)
     found: dict[str, dict] = {}
@@ -113,7 +113,7 @@ def source_stats(context: AssetExecutionContext, config: SourceStatsConfig, carb
     persistence recomputed from scene coverage (detection scenes / overpasses whose footprint
     covers the source point). File: sources/source_stats.parquet; timelines: plots/sources/ (a source's
     timeline is drawn again only when its detections or site emission changed)."""
-    store = storage.storage()
+    store = storage.storage_for(carbonmapper)
     links = store.read_parquet(layout.PLUME_SOURCES) if store.exists(layout.PLUME_SOURCES) else None
     names = [] if links is None else sorted(set(links["source_name"]))
     failed: list[str] = []

@@ -133,3 +133,15 @@ def test_the_gases_of_a_chunk_are_listed_at_once(local_replica, monkeypatch):
         p["plume_id"] for day in days for gas in one_by_one for p in gas
         if day_records._record_day(p, "") == day]
     assert sum(map(len, payloads.values())) > 0
+
+
+def test_a_data_root_holding_another_apis_data_is_refused_before_anything_is_written(local_replica, tmp_path):
+    """The demo's synthetic plumes and the real catalog must not meet in one warehouse."""
+    from cm_assets.storage.origin import claim_data_root
+
+    store = Storage(str(tmp_path))
+    claim_data_root(store, "https://api.carbonmapper.org/api/v1")
+    day = sorted(plumes_per_day(local_replica))[-1]
+    with pytest.raises(Exception, match="holds data fetched from https://api.carbonmapper.org/api/v1"):
+        run_asset(plume_catalog, local_replica, tmp_path, day)
+    assert store.glob(layout.day_table_glob("plumes")) == []
