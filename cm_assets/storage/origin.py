@@ -38,8 +38,8 @@ def claim_data_root(store: Storage, api_url: str) -> None:
         held = json.loads(store.read_bytes(layout.ORIGIN))["api"]
         if held != origin:
             raise DataRootOriginError(
-                f"the data root {store.root} holds data fetched from {held}, and this run talks to "
+                f"the data root '{store.root}' holds data fetched from {held}, and this run talks to "
                 f"{origin}: give it a data root of its own (CM_ASSETS_DATA_ROOT, or the storage "
-                f"resource's root), or remove {store.root} to start over")
+                f"resource's root), or remove '{store.root}' to start over")
         return
     store.write_bytes(layout.ORIGIN, json.dumps({"api": origin}).encode())
