@@ -105,7 +105,7 @@ class CarbonMapperResource(ConfigurableResource):
     def get_client(self):
         """A new ``CarbonMapperClient`` for one run, with the credentials read from the environment now;
         without any, the credentials file (``CARBONMAPPER_CONFIG`` or the default paths) when there is one."""
-        from cm_assets.carbonmapper import CarbonMapperClient, ClientConfig
+        from cm_assets.carbonmapper import CarbonMapperClient
 
         token, email, password = self._environment_credentials()
         rate = self._pacing()
@@ -116,9 +116,7 @@ class CarbonMapperResource(ConfigurableResource):
             client = CarbonMapperClient(self.api_url, token=token, email=email, password=password, rate=rate,
                                         budget=budget)
         else:
-            explicit_url = None if self.api_url == DEFAULT_API_URL else self.api_url  # else the file's own URL
-            client = CarbonMapperClient(config=ClientConfig.from_file(api_url=explicit_url), rate=rate,
-                                        budget=budget)
+            client = CarbonMapperClient(config=self._file_config(), rate=rate, budget=budget)
         self._last_limiter = client.transport.limiter
         return client
 
@@ -127,14 +125,16 @@ class CarbonMapperResource(ConfigurableResource):
         return tuple(os.environ.get(name) or None  # type: ignore[return-value]
                      for name in (self.token_env, self.email_env, self.password_env))
 
-    def effective_api_url(self) -> str:
-        """The API base URL this resource's clients talk to: ``api_url``, or the credentials file's when
-        the credentials come from that file and ``api_url`` is left at its default (as ``get_client``)."""
-        if self.api_url != DEFAULT_API_URL or any(self._environment_credentials()):
-            return self.api_url
+    def _file_config(self):
+        """The credentials file's settings (``CARBONMAPPER_CONFIG`` or the default paths), with
+        ``api_url`` over the file's own URL unless it is left at its default."""
         from cm_assets.carbonmapper import ClientConfig
 
-        return ClientConfig.from_file().api_url
+        return ClientConfig.from_file(api_url=None if self.api_url == DEFAULT_API_URL else self.api_url)
+
+    def effective_api_url(self) -> str:
+        """The API base URL this resource's clients talk to (the one ``get_client`` chooses)."""
+        return self.api_url if any(self._environment_credentials()) else self._file_config().api_url
 
     def _pacing(self) -> RatePolicy:
         """A new client's pacing: where the run's previous client left it, else from ``rate_start``.
