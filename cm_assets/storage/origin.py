@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from cm_assets.storage import layout
 from cm_assets.storage.store import Storage
 
-LOCAL_REPLICA = "the local replica (any loopback address)"
+#: The origin recorded for every replica on this machine (a key kept in files: never reworded).
+LOCAL_REPLICA = "local replica"
 
 
 class DataRootOriginError(RuntimeError):
@@ -38,8 +39,12 @@ def claim_data_root(store: Storage, api_url: str) -> None:
         held = json.loads(store.read_bytes(layout.ORIGIN))["api"]
         if held != origin:
             raise DataRootOriginError(
-                f"the data root '{store.root}' holds data fetched from {held}, and this run talks to "
-                f"{origin}: give it a data root of its own (CM_ASSETS_DATA_ROOT, or the storage "
-                f"resource's root), or remove '{store.root}' to start over")
+                f"the data root '{store.root}' holds data fetched from {_described(held)}, and this run "
+                f"talks to {_described(origin)}: give it a data root of its own (CM_ASSETS_DATA_ROOT, "
+                f"or the storage resource's root), or remove '{store.root}' to start over")
         return
     store.write_bytes(layout.ORIGIN, json.dumps({"api": origin}).encode())
+
+
+def _described(origin: str) -> str:
+    return "the local replica (any loopback address)" if origin == LOCAL_REPLICA else origin
