@@ -28,9 +28,15 @@ def _start(tmp_path: Path, port: int, log: Path) -> subprocess.Popen:
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
+def _dagster_dev(port: int) -> dict[int, str]:
+    """The ``dagster dev`` processes serving on ``port`` (its last argument, so a longer port with
+    the same digits first does not match)."""
+    return processes_mentioning(f"-p {port} ")
+
+
 def _kill_leftovers(command: subprocess.Popen, port: int) -> None:
     """After a failure: the command's group and whatever it left (``dagster dev`` leads its own)."""
-    for pid in [command.pid, *processes_mentioning(f"-p {port}")]:
+    for pid in [command.pid, *_dagster_dev(port)]:
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -54,10 +60,10 @@ def test_a_signal_to_the_command_alone_stops_the_ui_and_the_replica(tmp_path, st
         wait_for(lambda: command.poll() is not None or _ui_answers(port), 300, "the Dagster UI")
         assert command.poll() is None, log.read_text(errors="replace")
         replica = str(tmp_path / "data" / "replica")
-        assert processes_mentioning(f"-p {port}") and processes_mentioning(replica)
+        assert _dagster_dev(port) and processes_mentioning(replica)
         command.send_signal(stop_signal)
         assert command.wait(timeout=60) == 128 + stop_signal
-        assert not processes_mentioning(f"-p {port}") and not processes_mentioning(replica)
+        assert not _dagster_dev(port) and not processes_mentioning(replica)
         assert not _ui_answers(port)
         assert "SupersessionWarning" not in log.read_text(errors="replace")
     finally:
