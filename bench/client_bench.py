@@ -26,7 +26,7 @@ from cm_assets.carbonmapper.geo import window_block_bytes
 from cm_assets.carbonmapper.products import PLUME_PRODUCTS
 from cm_assets.carbonmapper.scenes import _window
 from cm_assets.replica.process import ReplicaProcess
-from figures_block import README, write_block
+from doc_blocks import README, write_block
 
 PAD_PX = 64
 

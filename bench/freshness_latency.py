@@ -30,7 +30,7 @@ from cm_assets.replica.world import WorldConfig  # noqa: E402
 from cm_assets.replica.world_generator import build_world  # noqa: E402
 from cm_assets_tests.e2e.flows import finished_runs, first_cursor_tick, query_warehouse  # noqa: E402
 from cm_assets_tests.e2e.stack import DagsterDev, wait_for  # noqa: E402
-from figures_block import write_block  # noqa: E402
+from doc_blocks import write_block  # noqa: E402
 
 END = "2026-11-24"
 CLOCK_START = "2026-11-25T00:00:00Z"

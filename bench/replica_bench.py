@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 from cm_assets.replica.process import ReplicaProcess
-from figures_block import README, write_block
+from doc_blocks import README, write_block
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "replica.md"
 

@@ -21,7 +21,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from figures_block import README, write_block
+from doc_blocks import README, write_block
 
 # A figure worker (multiprocessing's spawn) re-imports this script as __mp_main__: there it imports
 # nothing more, as a worker of a run Dagster launches (`python -m dagster`, never re-imported).
